@@ -1,0 +1,3 @@
+"""adapter-sync: manage Adapter custom connectors as code."""
+
+__version__ = "0.1.0"

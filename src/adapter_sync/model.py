@@ -1,0 +1,165 @@
+"""Values that flow through adapter-sync: desired and live connectors, actions, plans.
+
+Pure data and normalisation only: no I/O. Everything here is a frozen dataclass; mappings held
+by these values are never mutated after construction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from adapter_sync.errors import Location
+
+#: Event kinds a connector may accept (adapter-api.md). An empty set means "all kinds".
+KINDS: tuple[str, ...] = ("email", "page", "message", "calendar", "issue", "custom")
+#: The source_name slug pattern [A] from adapter-api.md.
+SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
+SLUG_RE = re.compile(SLUG_PATTERN)
+NAME_MAX = 255
+METADATA_MAX_KEYS = 20
+
+ActionKind = Literal["create", "update", "reactivate", "deactivate"]
+ACTION_KINDS: tuple[ActionKind, ...] = ("create", "update", "reactivate", "deactivate")
+#: Fields an action may change, in display order.
+FIELDS: tuple[str, ...] = ("name", "accepted_kinds", "metadata", "is_active")
+
+
+def normalize_kinds(value: Any) -> frozenset[str]:
+    """Kinds as a set: missing, null and [] all mean "all kinds" (the empty set)."""
+    if not value:
+        return frozenset()
+    return frozenset(str(k) for k in value)
+
+
+def normalize_metadata(value: Any) -> dict[str, str]:
+    """Metadata as a plain str -> str dict; missing or null is empty."""
+    if not value or not isinstance(value, Mapping):
+        return {}
+    return {str(k): v if isinstance(v, str) else str(v) for k, v in value.items()}
+
+
+@dataclass(frozen=True)
+class DesiredConnector:
+    """A connector as the config declares it, defaults already merged."""
+
+    source_name: str
+    name: str
+    accepted_kinds: frozenset[str] = frozenset()
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    active: bool = True
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class Desired:
+    """Everything the config files declare."""
+
+    connectors: Mapping[str, DesiredConnector] = field(default_factory=dict)
+    prune: bool = False
+    ignore: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LiveConnector:
+    """A connector as the API returns it, normalised."""
+
+    connector_id: str
+    source_name: str
+    name: str
+    accepted_kinds: frozenset[str] = frozenset()
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    is_active: bool = True
+    created_at: str | None = None
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> LiveConnector:
+        """Parse one API object tolerantly: extra fields ignored, null kinds/metadata = empty."""
+        return cls(
+            connector_id=str(data["connector_id"]),
+            source_name=str(data["source_name"]),
+            name=str(data.get("name") or ""),
+            accepted_kinds=normalize_kinds(data.get("accepted_kinds")),
+            metadata=normalize_metadata(data.get("metadata")),
+            is_active=data.get("is_active", True) is not False,
+            created_at=data.get("created_at"),
+        )
+
+    def to_api(self) -> dict[str, Any]:
+        """The state as a JSON-able dict (kinds sorted), as saved in plan files."""
+        return {
+            "connector_id": self.connector_id,
+            "source_name": self.source_name,
+            "name": self.name,
+            "accepted_kinds": sorted(self.accepted_kinds),
+            "metadata": dict(sorted(self.metadata.items())),
+            "is_active": self.is_active,
+        }
+
+
+@dataclass(frozen=True)
+class Live:
+    """The live state: every connector of the organisation, inactive ones included."""
+
+    connectors: Mapping[str, LiveConnector] = field(default_factory=dict)
+
+    @classmethod
+    def from_list(cls, items: list[LiveConnector]) -> Live:
+        return cls({c.source_name: c for c in items})
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field's value before and after; JSON-able values (kinds as sorted lists)."""
+
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True)
+class Action:
+    """One write the plan asks for.
+
+    ``changes`` maps each changed field (see :data:`FIELDS`) to its before/after; for a
+    create, ``before`` is None and every declared field is listed. ``live`` is the live state
+    the action was computed from (None for creates): saved plans use it to detect staleness.
+    """
+
+    kind: ActionKind
+    source_name: str
+    connector_id: str | None
+    changes: Mapping[str, FieldChange]
+    live: LiveConnector | None = None
+    reason: str = ""
+
+    def request_body(self) -> dict[str, Any]:
+        """The JSON body to send: POST for a create, PATCH (changed fields only) otherwise."""
+        body = {name: change.after for name, change in self.changes.items()}
+        if self.kind == "create":
+            body.pop("is_active", None)
+            return {"source_name": self.source_name, **body}
+        return body
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What would change, keyed and sorted by source_name. Pure value; renderers read it."""
+
+    actions: tuple[Action, ...] = ()
+    unmanaged: tuple[str, ...] = ()
+    live_active: int = 0
+    prune: bool = False
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = dict.fromkeys(ACTION_KINDS, 0)
+        for action in self.actions:
+            counts[action.kind] += 1
+        return counts
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.actions)
