@@ -163,3 +163,36 @@ class Plan:
     @property
     def has_changes(self) -> bool:
         return bool(self.actions)
+
+
+OutcomeStatus = Literal["done", "failed", "skipped"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one action during apply.
+
+    ``done``: the live state now matches; ``failed``: the API refused or could not be reached
+    (``message`` says why); ``skipped``: never started (interrupted, or a failed dependency).
+    ``message`` on a done action carries a note worth showing (e.g. an adopted lost create).
+    """
+
+    action: Action
+    status: OutcomeStatus
+    message: str = ""
+    connector_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    """The result of an apply: one outcome per action of the plan, in plan order."""
+
+    outcomes: tuple[Outcome, ...] = ()
+    interrupted: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.interrupted and all(o.status == "done" for o in self.outcomes)
+
+    def count(self, status: OutcomeStatus) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
