@@ -1,0 +1,177 @@
+"""apply(plan, client) -> Result: execute a plan with bounded concurrency.
+
+- Never re-plans: it does exactly the plan's actions.
+- A create whose answer was lost (OutcomeUnknown), or that meets a 409 because another run
+  created it meanwhile, is resolved by re-listing: an existing connector is adopted (and patched
+  where its fields differ), a missing one is created again. Never created twice.
+- One failing action does not stop the others; the Result lists what failed and why.
+- Ctrl-C (SIGINT) stops starting new actions, waits for the calls in flight, and reports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from adapter_sync.errors import AdapterSyncError, ApiError, OutcomeUnknown
+from adapter_sync.model import Action, LiveConnector, Outcome, Plan, Result
+
+#: How many times a create may come back "outcome unknown" before we give up on it.
+MAX_CREATE_ROUNDS = 6
+
+
+class Client(Protocol):
+    async def list_connectors(self, include_inactive: bool = True) -> list[LiveConnector]: ...
+    async def create(self, body: dict[str, Any]) -> LiveConnector: ...
+    async def update(self, connector_id: str, body: dict[str, Any], *,
+                     source_name: str | None = None) -> LiveConnector: ...
+
+
+class Relister:
+    """Coalesces the re-lists that resolve ambiguous creates into as few GETs as possible.
+
+    A caller joins the batch that has not started yet (or starts one), so the list it gets
+    back was always requested *after* its own failed call: a committed create is visible.
+    """
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+        self._pending: asyncio.Future[Mapping[str, LiveConnector]] | None = None
+
+    async def lookup(self, source_name: str) -> LiveConnector | None:
+        if self._pending is None:
+            self._pending = asyncio.get_running_loop().create_future()
+            asyncio.ensure_future(self._run(self._pending))
+        found = await asyncio.shield(self._pending)
+        return found.get(source_name)
+
+    async def _run(self, future: asyncio.Future[Mapping[str, LiveConnector]]) -> None:
+        await asyncio.sleep(0)  # let the callers failing at the same moment join this batch
+        self._pending = None  # from here on, new callers need a newer list
+        try:
+            items = await self._client.list_connectors(include_inactive=True)
+        except BaseException as exc:  # handed to every waiter
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: the waiters re-raise it
+        else:
+            future.set_result({c.source_name: c for c in items})
+
+
+def _reconcile_body(action: Action, found: LiveConnector) -> dict[str, Any]:
+    """What to PATCH on a connector found live in place of our create."""
+    after = {name: change.after for name, change in action.changes.items()}
+    body: dict[str, Any] = {}
+    if found.name != after["name"]:
+        body["name"] = after["name"]
+    if sorted(found.accepted_kinds) != after["accepted_kinds"]:
+        body["accepted_kinds"] = after["accepted_kinds"]
+    if dict(found.metadata) != after["metadata"]:
+        body["metadata"] = after["metadata"]
+    if not found.is_active:
+        body["is_active"] = True
+    return body
+
+
+async def _adopt(action: Action, found: LiveConnector, client: Client, why: str) -> Outcome:
+    body = _reconcile_body(action, found)
+    if body:
+        await client.update(found.connector_id, body, source_name=action.source_name)
+        why += " and updated it"
+    return Outcome(action, "done", why, found.connector_id)
+
+
+async def _create(action: Action, client: Client, relister: Relister) -> Outcome:
+    for _ in range(MAX_CREATE_ROUNDS):
+        try:
+            created = await client.create(action.request_body())
+            return Outcome(action, "done", "", created.connector_id)
+        except OutcomeUnknown:
+            why = "the create's answer was lost; found it live, adopted it"
+        except ApiError as exc:
+            if exc.status != 409:
+                raise
+            why = "already existed live (created meanwhile); adopted it"
+        found = await relister.lookup(action.source_name)
+        if found is not None:
+            return await _adopt(action, found, client, why)
+        # Not there: the lost create never happened (or a 409 came from elsewhere); try again.
+    raise ApiError(
+        f"{action.source_name}: create still unconfirmed after {MAX_CREATE_ROUNDS} attempts; "
+        "run apply again"
+    )
+
+
+async def _execute(action: Action, client: Client, relister: Relister) -> Outcome:
+    if action.kind == "create":
+        return await _create(action, client, relister)
+    assert action.connector_id is not None
+    updated = await client.update(
+        action.connector_id, action.request_body(), source_name=action.source_name
+    )
+    return Outcome(action, "done", "", updated.connector_id)
+
+
+class _Progress:
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total, self.done, self.enabled = total, 0, enabled
+
+    def step(self) -> None:
+        self.done += 1
+        if self.enabled:
+            sys.stderr.write(f"\r  applying: {self.done}/{self.total}")
+            if self.done == self.total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+async def apply_plan(
+    plan: Plan, client: Client, *, concurrency: int = 4, progress: bool = False
+) -> Result:
+    """Execute every action of ``plan``; never raises for a single action's failure."""
+    actions = plan.actions
+    outcomes: list[Outcome | None] = [None] * len(actions)
+    gate = asyncio.Semaphore(concurrency)
+    stop = asyncio.Event()
+    relister = Relister(client)
+    bar = _Progress(len(actions), progress)
+
+    async def run(index: int, action: Action) -> None:
+        async with gate:
+            if stop.is_set():
+                outcomes[index] = Outcome(action, "skipped", "interrupted before it started")
+                return
+            try:
+                outcomes[index] = await _execute(action, client, relister)
+            except AdapterSyncError as exc:
+                outcomes[index] = Outcome(action, "failed", str(exc))
+            bar.step()
+
+    loop = asyncio.get_running_loop()
+    handled = False
+    if sys.platform != "win32":
+        try:
+            loop.add_signal_handler(signal.SIGINT, _interrupt, stop)
+            handled = True
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
+            handled = False
+    try:
+        await asyncio.gather(*(run(i, a) for i, a in enumerate(actions)))
+    finally:
+        if handled:
+            loop.remove_signal_handler(signal.SIGINT)
+    final = tuple(
+        o if o is not None else Outcome(a, "skipped", "not started")
+        for o, a in zip(outcomes, actions, strict=True)
+    )
+    return Result(final, interrupted=stop.is_set())
+
+
+def _interrupt(stop: asyncio.Event) -> None:
+    if stop.is_set():  # a second Ctrl-C: stop waiting
+        raise KeyboardInterrupt
+    stop.set()
+    sys.stderr.write("\nInterrupted: finishing the calls in flight, starting no new ones...\n")
+    sys.stderr.flush()

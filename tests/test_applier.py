@@ -1,0 +1,112 @@
+"""The applier against a scripted fake API: lost creates, races, failures, concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+
+from adapter_sync.applier import apply_plan
+from adapter_sync.errors import ApiError
+from adapter_sync.model import Desired, DesiredConnector, Live, LiveConnector
+from adapter_sync.planner import plan
+from fake_api import FakeClient
+
+
+def _desired(*names: str, **kw) -> Desired:
+    return Desired(connectors={
+        n: DesiredConnector(source_name=n, name=n.upper(), metadata={"team": "x"}, **kw)
+        for n in names
+    })
+
+
+def _converge(desired: Desired, client: FakeClient, **kw):
+    p = plan(desired, Live.from_list(list(client.store.values())))
+    result = asyncio.run(apply_plan(p, client, **kw))
+    again = plan(desired, Live.from_list(list(client.store.values())))
+    return result, again
+
+
+def test_apply_creates_updates_and_replans_empty():
+    client = FakeClient([LiveConnector("id-old", "b", "wrong"),
+                         LiveConnector("id-c", "c", "C", is_active=False)])
+    result, again = _converge(_desired("a", "b", "c"), client)
+    assert result.ok and result.count("done") == 3
+    assert again.actions == ()
+    assert client.store["c"].is_active and client.store["b"].name == "B"
+
+
+def test_lost_create_is_adopted_not_duplicated():
+    client = FakeClient()
+    client.lose_creates = {"a", "b"}
+    result, again = _converge(_desired("a", "b", "c"), client)
+    assert result.ok and again.actions == ()
+    assert [c for c in client.calls if c[0] == "create"].count(("create", "a")) == 1
+    notes = {o.action.source_name: o.message for o in result.outcomes}
+    assert "lost" in notes["a"] and notes["c"] == ""
+
+
+def test_create_that_never_happened_is_created_again_after_relisting():
+    client = FakeClient()
+    client.drop_creates = {"a"}
+    result, again = _converge(_desired("a"), client)
+    assert result.ok and again.actions == ()
+    assert client.calls == [("create", "a"), ("list", ""), ("create", "a")]
+
+
+def test_conflict_from_a_concurrent_run_is_adopted_and_reconciled():
+    # another run created "a" between our plan and our POST, with other fields
+    client = FakeClient()
+    p = plan(_desired("a"), Live())
+    client.store["a"] = LiveConnector("id-other", "a", "someone else's", is_active=False)
+    result = asyncio.run(apply_plan(p, client))
+    assert result.ok and "adopted" in result.outcomes[0].message
+    assert client.store["a"].name == "A" and client.store["a"].is_active
+    assert result.outcomes[0].connector_id == "id-other"
+
+
+def test_one_failure_does_not_stop_the_others_and_rerun_finishes():
+    client = FakeClient()
+    client.fail = {"b": ApiError("b: invalid name", status=422)}
+    result, _ = _converge(_desired("a", "b", "c"), client)
+    assert not result.ok
+    status = {o.action.source_name: (o.status, o.message) for o in result.outcomes}
+    assert status["a"][0] == status["c"][0] == "done"
+    assert status["b"] == ("failed", "b: invalid name")
+    client.fail = {}
+    result, again = _converge(_desired("a", "b", "c"), client)
+    assert result.ok and again.actions == ()
+
+
+def test_vanished_connector_update_fails_cleanly():
+    client = FakeClient([LiveConnector("id-a", "a", "old")])
+    p = plan(_desired("a"), Live.from_list(list(client.store.values())))
+    client.store.clear()
+    result = asyncio.run(apply_plan(p, client))
+    (o,) = result.outcomes
+    assert o.status == "failed" and "not found" in o.message
+
+
+def test_many_lost_creates_share_few_relists():
+    client = FakeClient()
+    names = [f"c{i}" for i in range(40)]
+    client.lose_creates = set(names)
+    result, again = _converge(_desired(*names), client, concurrency=8)
+    assert result.ok and again.actions == ()
+    lists = sum(1 for c in client.calls if c[0] == "list")
+    assert lists < len(names) / 2  # coalesced, not one GET per lost create
+
+
+def test_concurrency_is_bounded():
+    in_flight = peak = 0
+
+    class Slow(FakeClient):
+        async def create(self, body):
+            nonlocal in_flight, peak
+            in_flight += 1
+            peak = max(peak, in_flight)
+            await asyncio.sleep(0.001)
+            in_flight -= 1
+            return await super().create(body)
+
+    client = Slow()
+    result, _ = _converge(_desired(*(f"c{i}" for i in range(30))), client, concurrency=3)
+    assert result.ok and peak == 3
