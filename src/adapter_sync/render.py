@@ -1,0 +1,385 @@
+"""Plan -> text / Markdown / JSON, and Result -> text. Renderers read; they never compute a plan.
+
+Every rendering is deterministic: the same plan gives the same bytes (metadata keys are sorted,
+fields appear in :data:`~adapter_sync.model.FIELDS` order). Values are quoted with
+``json.dumps`` so spaces, empty strings and control characters are visible, and nothing a
+hostile name contains can move the terminal cursor or break a Markdown table.
+
+This module imports only the standard library and the model, so importing it stays cheap.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from adapter_sync.model import ACTION_KINDS, FIELDS, Action, FieldChange, Plan, Result
+
+#: Plans with more actions than this are collapsed in a <details> block in Markdown.
+MARKDOWN_COLLAPSE_OVER = 20
+
+SYMBOLS = {"create": "+", "update": "~", "reactivate": "^", "deactivate": "-"}
+PAST_TENSE = {
+    "create": "created",
+    "update": "updated",
+    "reactivate": "reactivated",
+    "deactivate": "deactivated",
+}
+NO_CHANGES = "No changes. Live state matches the configuration."
+ALL_KINDS = "all kinds"
+
+_GREEN, _YELLOW, _RED, _CYAN, _BOLD = "32", "33", "31", "36", "1"
+_KIND_COLOR = {"create": _GREEN, "update": _YELLOW, "reactivate": _CYAN, "deactivate": _RED}
+_OP_COLOR = {"+": _GREEN, "~": _YELLOW, "-": _RED}
+
+# Characters a terminal may act on, or that hide/reorder text (C0/C1 controls, zero-width and
+# bidi controls, BOM). json.dumps already escapes C0; this also covers bare names.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+
+
+# --- value formatting (shared by every human renderer) ----------------------------------------
+
+
+def clean(text: str) -> str:
+    """``text`` with control and invisible characters shown as ``\\uXXXX`` escapes."""
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def quote(value: Any) -> str:
+    """A JSON-quoted, terminal-safe rendering of ``value`` (``"a b"``, ``""``, ``true``)."""
+    return clean(json.dumps(value, ensure_ascii=False, sort_keys=True))
+
+
+def format_kinds(value: Any) -> str:
+    """``[email, page]``; an empty list reads ``[all kinds]``."""
+    if not isinstance(value, (list, tuple, set, frozenset)):
+        return quote(value)
+    if not value:
+        return f"[{ALL_KINDS}]"
+    return "[" + ", ".join(clean(str(k)) for k in sorted(value, key=str)) + "]"
+
+
+def format_value(field: str, value: Any) -> str:
+    """One field value as the text renderer shows it."""
+    if field == "accepted_kinds":
+        return format_kinds(value)
+    return quote(value)
+
+
+def metadata_diff(before: Any, after: Any) -> list[tuple[str, str, Any, Any]]:
+    """Per-key changes of two flat str->str maps: ``(op, key, old, new)``, sorted by key.
+
+    ``op`` is ``+`` (added), ``-`` (removed) or ``~`` (changed). A plain keyed comparison: for
+    two flat maps it says everything deepdiff would, without the import.
+    """
+    old: Mapping[str, Any] = before if isinstance(before, Mapping) else {}
+    new: Mapping[str, Any] = after if isinstance(after, Mapping) else {}
+    rows: list[tuple[str, str, Any, Any]] = []
+    for key in sorted(old.keys() | new.keys(), key=str):
+        if key not in old:
+            rows.append(("+", key, None, new[key]))
+        elif key not in new:
+            rows.append(("-", key, old[key], None))
+        elif old[key] != new[key]:
+            rows.append(("~", key, old[key], new[key]))
+    return rows
+
+
+def _is_flat_map(value: Any) -> bool:
+    return value is None or isinstance(value, Mapping)
+
+
+def _ordered_changes(action: Action) -> list[tuple[str, FieldChange]]:
+    """Changes in FIELDS order, then any unknown field by name (never dropped silently)."""
+    known = [(f, action.changes[f]) for f in FIELDS if f in action.changes]
+    extra = sorted((f, c) for f, c in action.changes.items() if f not in FIELDS)
+    return known + extra
+
+
+def _plan_line(summary: Mapping[str, int]) -> str:
+    return (
+        f"Plan: {summary['create']} to create, {summary['update']} to update, "
+        f"{summary['reactivate']} to reactivate, {summary['deactivate']} to deactivate."
+    )
+
+
+def _declared_drift(action: Action) -> bool:
+    """An existing connector the repository declares differs live (not a prune, not a create)."""
+    if action.kind == "create":
+        return False
+    return not (action.kind == "deactivate" and action.reason.startswith("not declared"))
+
+
+# --- text ----------------------------------------------------------------------------------
+
+
+class _Painter:
+    def __init__(self, color: bool) -> None:
+        self.color = color
+
+    def __call__(self, text: str, code: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
+
+
+def _header(action: Action) -> str:
+    line = f"{SYMBOLS[action.kind]} {action.kind} {clean(action.source_name)}"
+    if action.connector_id:
+        line += f" ({clean(action.connector_id)})"
+    if action.reason:
+        line += f": {clean(action.reason)}"
+    return line
+
+
+def _text_action(action: Action, paint: _Painter) -> list[str]:
+    lines = [paint(_header(action), _KIND_COLOR[action.kind])]
+    creating = action.kind == "create"
+    for field, change in _ordered_changes(action):
+        if field == "metadata" and _is_flat_map(change.before) and _is_flat_map(change.after):
+            rows = metadata_diff(change.before, change.after)
+            if not rows:
+                lines.append(f"    {field}: {{}}")
+                continue
+            lines.append(f"    {field}:")
+            for op, key, old, new in rows:
+                if op == "+":
+                    text = f"+ {clean(str(key))}: {quote(new)}"
+                elif op == "-":
+                    text = f"- {clean(str(key))}: {quote(old)}"
+                else:
+                    text = f"~ {clean(str(key))}: {quote(old)} -> {quote(new)}"
+                lines.append("      " + paint(text, _OP_COLOR[op]))
+        elif creating and change.before is None:
+            lines.append(f"    {clean(field)}: {format_value(field, change.after)}")
+        else:
+            before, after = format_value(field, change.before), format_value(field, change.after)
+            lines.append(f"    {clean(field)}: {before} -> {after}")
+    return lines
+
+
+def render_text(plan: Plan, *, color: bool = False) -> str:
+    """The plan for a terminal, Terraform-like. ANSI colour only when ``color`` is true."""
+    paint = _Painter(color)
+    blocks: list[list[str]] = [_text_action(action, paint) for action in plan.actions]
+    if plan.unmanaged:
+        names = ", ".join(clean(n) for n in plan.unmanaged)
+        blocks.append([f"Unmanaged (not declared, left untouched): {names}"])
+    summary = _plan_line(plan.summary) if plan.has_changes else NO_CHANGES
+    blocks.append([paint(summary, _BOLD)])
+    return "\n\n".join("\n".join(block) for block in blocks) + "\n"
+
+
+# --- Markdown ------------------------------------------------------------------------------
+
+# Everything that could end a table cell, open a tag, a code span, emphasis, a link, math or a
+# mention is written as an HTML entity: GitHub shows the character, and interprets nothing.
+_MD_ESCAPES = {c: f"&#{ord(c)};" for c in "\\`*_[]<>|~$@#!"}
+_MD_ESCAPES["&"] = "&amp;"
+_MD_RE = re.compile("[" + re.escape("".join(_MD_ESCAPES)) + "]")
+
+
+def md_escape(text: str) -> str:
+    """``text`` safe inside a Markdown table cell (and inline HTML), on one line."""
+    return _MD_RE.sub(lambda m: _MD_ESCAPES[m.group()], clean(text))
+
+
+def _md_value(field: str, value: Any) -> str:
+    if value is None:
+        return "—"
+    if field == "accepted_kinds" and isinstance(value, (list, tuple)):
+        return md_escape(", ".join(str(k) for k in sorted(value, key=str))) if value else ALL_KINDS
+    return md_escape(quote(value))
+
+
+def _md_key(key: Any) -> str:
+    key = str(key)
+    shown = f".{key}" if re.fullmatch(r"[A-Za-z0-9_-]+", key) else f"[{quote(key)}]"
+    return md_escape("metadata" + shown)
+
+
+def _md_field(field: str) -> str:
+    return field if field in FIELDS else md_escape(field)
+
+
+def _md_table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> list[str]:
+    header = list(header)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def _md_create_rows(actions: list[Action]) -> list[list[str]]:
+    rows = []
+    for action in actions:
+        changes = action.changes
+        meta = changes["metadata"].after if "metadata" in changes else None
+        if isinstance(meta, Mapping):
+            pairs = [f"{md_escape(str(k))}: {md_escape(quote(v))}" for k, v in sorted(meta.items())]
+            meta_cell = "<br>".join(pairs) or "—"
+        else:
+            meta_cell = _md_value("metadata", meta)
+        rows.append([
+            md_escape(action.source_name),
+            _md_value("name", changes["name"].after if "name" in changes else None),
+            _md_value("accepted_kinds",
+                      changes["accepted_kinds"].after if "accepted_kinds" in changes else None),
+            meta_cell,
+        ])
+    return rows
+
+
+def _md_change_rows(actions: list[Action]) -> list[list[str]]:
+    rows = []
+    for action in actions:
+        first = True
+        for field, change in _ordered_changes(action):
+            if field == "metadata" and _is_flat_map(change.before) and _is_flat_map(change.after):
+                cells = [
+                    [_md_key(key), _md_value(field, old), _md_value(field, new)]
+                    for _op, key, old, new in metadata_diff(change.before, change.after)
+                ]
+            else:
+                cells = [[_md_field(field), _md_value(field, change.before),
+                          _md_value(field, change.after)]]
+            for cell in cells:
+                rows.append([md_escape(action.source_name) if first else "", *cell])
+                first = False
+    return rows
+
+
+def _md_sections(plan: Plan) -> list[str]:
+    lines: list[str] = []
+    for kind in ACTION_KINDS:
+        actions = [a for a in plan.actions if a.kind == kind]
+        if not actions:
+            continue
+        lines += ["", f"### {SYMBOLS[kind]} {kind.capitalize()} ({len(actions)})", ""]
+        if kind == "create":
+            lines += _md_table(["Connector", "Name", "Accepted kinds", "Metadata"],
+                               _md_create_rows(actions))
+        elif kind == "deactivate":
+            lines += _md_table(
+                ["Connector", "Connector ID", "Reason"],
+                ([md_escape(a.source_name), md_escape(a.connector_id or "—"),
+                  md_escape(a.reason or "—")] for a in actions),
+            )
+        else:
+            lines += _md_table(["Connector", "Field", "Before", "After"],
+                               _md_change_rows(actions))
+    return lines
+
+
+def _collapsed(summary: str, body: list[str]) -> list[str]:
+    return ["", f"<details><summary>{summary}</summary>", *body, "", "</details>"]
+
+
+def render_markdown(plan: Plan) -> str:
+    """The plan for a pull-request comment or ``$GITHUB_STEP_SUMMARY``."""
+    lines = ["## adapter-sync plan", ""]
+    if not plan.has_changes:
+        lines.append(f"**No changes.** {NO_CHANGES.removeprefix('No changes. ')}")
+    else:
+        summary = plan.summary
+        lines.append(f"**{_plan_line(summary)}**")
+        lines.append("")
+        lines += _md_table(["Action", "Connectors"],
+                           ([f"{SYMBOLS[k]} {k}", str(summary[k])] for k in ACTION_KINDS))
+        drifted = sum(1 for a in plan.actions if _declared_drift(a))
+        if drifted:
+            noun = "connector" if drifted == 1 else "connectors"
+            lines += [
+                "",
+                "> [!WARNING]",
+                f"> **Drift:** the live state differs from the repository for {drifted} declared "
+                f"{noun} (update, reactivate or deactivate below). Applying this plan makes the "
+                "live state match the repository again.",
+            ]
+        sections = _md_sections(plan)
+        n = len(plan.actions)
+        if n > MARKDOWN_COLLAPSE_OVER:
+            sections = _collapsed(f"Show all {n} changes", sections)
+        lines += sections
+    if plan.unmanaged:
+        count = len(plan.unmanaged)
+        items = [f"- {md_escape(name)}" for name in plan.unmanaged]
+        lines += ["", f"### Unmanaged ({count})", "",
+                  "Live connectors not declared in the repository, left untouched:"]
+        if count > MARKDOWN_COLLAPSE_OVER:
+            lines += _collapsed(f"Show all {count} unmanaged connectors", ["", *items])
+        else:
+            lines += ["", *items]
+    return "\n".join(lines) + "\n"
+
+
+# --- JSON ----------------------------------------------------------------------------------
+
+JSON_FORMAT_VERSION = 1
+
+
+def _sorted_value(value: Any) -> Any:
+    """Dicts inside a value with sorted keys, so equal plans give equal bytes."""
+    if isinstance(value, Mapping):
+        return {str(k): _sorted_value(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, (list, tuple)):
+        return [_sorted_value(v) for v in value]
+    return value
+
+
+def render_json(plan: Plan) -> str:
+    """The plan for machines: a stable document (``format_version`` 1), ASCII, one newline."""
+    doc = {
+        "format_version": JSON_FORMAT_VERSION,
+        "actions": [
+            {
+                "action": action.kind,
+                "source_name": action.source_name,
+                "connector_id": action.connector_id,
+                "changes": {
+                    field: {"before": _sorted_value(change.before),
+                            "after": _sorted_value(change.after)}
+                    for field, change in _ordered_changes(action)
+                },
+            }
+            for action in plan.actions
+        ],
+        "unmanaged": list(plan.unmanaged),
+        "summary": plan.summary,
+    }
+    return json.dumps(doc, indent=2) + "\n"
+
+
+# --- apply result --------------------------------------------------------------------------
+
+
+def render_result(result: Result, *, color: bool = False) -> str:
+    """What apply did: one line per outcome, notes, a final count, and how to finish."""
+    paint = _Painter(color)
+    lines: list[str] = []
+    for outcome in result.outcomes:
+        action = outcome.action
+        name = clean(action.source_name)
+        connector_id = outcome.connector_id or action.connector_id
+        message = clean(outcome.message)
+        if outcome.status == "done":
+            line = f"✓ {PAST_TENSE[action.kind]} {name}"
+            if connector_id:
+                line += f" ({clean(connector_id)})"
+            lines.append(paint(line, _GREEN))
+            if message:
+                lines.append(f"    note: {message}")
+        elif outcome.status == "failed":
+            lines.append(paint(f"✗ failed {action.kind} {name}: {message or 'unknown error'}", _RED))
+        else:
+            lines.append(paint(f"- skipped {action.kind} {name}: {message or 'not started'}",
+                               _YELLOW))
+    done, failed, skipped = (result.count(s) for s in ("done", "failed", "skipped"))
+    word = "interrupted" if result.interrupted else "complete"
+    final = f"Apply {word}: {done} done, {failed} failed, {skipped} skipped."
+    lines.append(paint(final, _BOLD if result.ok else _RED))
+    if not result.ok:
+        lines.append(
+            "Run 'adapter-sync apply' again to finish the job: it plans afresh and does only "
+            "what is still needed (a saved plan is now stale; make a new one)."
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,344 @@
+"""Renderers: golden files for what a user sees, plus the checks a golden file cannot make.
+
+Regenerate the golden files after an intended change with::
+
+    UPDATE_GOLDEN=1 PYTHONPATH=src pytest tests/test_render.py
+
+then review the diff of tests/golden/ like any other change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from adapter_sync.model import Action, FieldChange, LiveConnector, Outcome, Plan, Result
+from adapter_sync.render import (
+    render_json,
+    render_markdown,
+    render_result,
+    render_text,
+)
+
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+# --- plans built by hand --------------------------------------------------------------------
+
+
+def live(source_name: str, n: int, **fields) -> LiveConnector:
+    return LiveConnector(connector_id=f"c0ffee{n:02d}-0000-4000-8000-00000000000{n % 10}",
+                         source_name=source_name, name=fields.pop("name", source_name.title()),
+                         **fields)
+
+
+def create(source_name: str, name: str, kinds=(), metadata=None) -> Action:
+    return Action("create", source_name, None, {
+        "name": FieldChange(None, name),
+        "accepted_kinds": FieldChange(None, sorted(kinds)),
+        "metadata": FieldChange(None, dict(sorted((metadata or {}).items()))),
+    })
+
+
+def update(have: LiveConnector, kind="update", reason="", **changes: tuple) -> Action:
+    return Action(kind, have.source_name, have.connector_id,
+                  {f: FieldChange(*c) for f, c in changes.items()}, live=have, reason=reason)
+
+
+def deactivate(have: LiveConnector, reason: str) -> Action:
+    return update(have, "deactivate", reason, is_active=(True, False))
+
+
+EMPTY = Plan(live_active=3)
+EMPTY_UNMANAGED = Plan(unmanaged=("legacy-pager", "other-team"), live_active=5)
+
+_crm = live("acme-crm", 1, name="Old", accepted_kinds=frozenset({"email", "page"}),
+            metadata={"owner": "ana", "tier": "gold", "old": "x"})
+_bugs = live("bug-tracker", 2, is_active=False)
+_wiki = live("wiki", 3)
+_legacy = live("zz-legacy", 4)
+MIXED = Plan(
+    actions=(
+        update(_crm, name=("Old", "Acme CRM"), accepted_kinds=(["email", "page"], []),
+               metadata=({"old": "x", "owner": "ana", "tier": "gold"},
+                         {"owner": "bo", "team": "crm", "tier": "gold"})),
+        update(_bugs, "reactivate", name=("Bug-Tracker", "Bug tracker"), is_active=(False, True)),
+        create("new-hook", "New hook", kinds=["issue", "message"], metadata={"team": "ops"}),
+        deactivate(_wiki, "declared active: false"),
+        deactivate(_legacy, "not declared (prune)"),
+    ),
+    unmanaged=(),
+    live_active=4,
+    prune=True,
+)
+UPDATE_AND_UNMANAGED = Plan(
+    actions=(update(_crm, accepted_kinds=(["email", "page"], ["email"])),),
+    unmanaged=("other-team",),
+    live_active=2,
+)
+_evil = live("evil", 5, name="a|b`c`<script>alert(1)</script>",
+             metadata={"note": "", "ping": "@octo-org/admins"})
+HOSTILE = Plan(
+    actions=(
+        create("café", "Café ☕ | `rm -rf` <b>bold</b>", metadata={"empty": "", "sp": "  "}),
+        update(_evil,
+               name=("a|b`c`<script>alert(1)</script>", "line1\nline2\x1b[31mred"),
+               metadata=({"note": "", "ping": "@octo-org/admins"},
+                         {"note": "[x](javascript:alert(1))", "ping": "@octo-org/admins",
+                          "we|rd key": "**$x$**"})),
+    ),
+    unmanaged=("<img src=x onerror=alert(1)>",),
+    live_active=1,
+)
+LONG = Plan(
+    actions=tuple(create(f"hook-{i:02d}", f"Hook {i}") for i in range(22))
+    + (deactivate(live("old", 9), "declared active: false"),),
+    unmanaged=tuple(f"stray-{i:02d}" for i in range(21)),
+    live_active=22,
+)
+
+PLANS = {
+    "empty": EMPTY,
+    "empty_unmanaged": EMPTY_UNMANAGED,
+    "mixed": MIXED,
+    "update_unmanaged": UPDATE_AND_UNMANAGED,
+    "hostile": HOSTILE,
+    "long": LONG,
+}
+
+_done = Outcome(create("new-hook", "New hook"), "done", connector_id="c0ffee77-new")
+RESULTS = {
+    "result_ok": Result((
+        _done,
+        Outcome(MIXED.actions[0], "done"),
+        Outcome(MIXED.actions[1], "done"),
+        Outcome(MIXED.actions[3], "done"),
+    )),
+    "result_mixed": Result((
+        Outcome(create("lost", "Lost"), "done", "adopted the existing connector after a lost "
+                "response (no duplicate created)", "c0ffee88-adopted"),
+        Outcome(MIXED.actions[0], "failed", "API error 422: name: too long"),
+        Outcome(MIXED.actions[3], "skipped", "not started: interrupted"),
+    ), interrupted=True),
+}
+
+
+# --- golden files ---------------------------------------------------------------------------
+
+
+def check_golden(name: str, actual: str) -> None:
+    path = GOLDEN / name
+    if UPDATE:
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(actual, encoding="utf-8", newline="")
+        return
+    assert path.exists(), f"missing golden file {path}; run with UPDATE_GOLDEN=1 to create it"
+    expected = path.read_text(encoding="utf-8")
+    assert actual == expected, f"{name} differs from its golden file (UPDATE_GOLDEN=1 rewrites it)"
+
+
+@pytest.mark.parametrize("name", PLANS)
+def test_text_golden(name: str) -> None:
+    check_golden(f"{name}.txt", render_text(PLANS[name]))
+
+
+@pytest.mark.parametrize("name", PLANS)
+def test_markdown_golden(name: str) -> None:
+    check_golden(f"{name}.md", render_markdown(PLANS[name]))
+
+
+@pytest.mark.parametrize("name", PLANS)
+def test_json_golden(name: str) -> None:
+    check_golden(f"{name}.json", render_json(PLANS[name]))
+
+
+@pytest.mark.parametrize("name", RESULTS)
+def test_result_golden(name: str) -> None:
+    check_golden(f"{name}.txt", render_result(RESULTS[name]))
+
+
+def test_color_golden() -> None:
+    check_golden("mixed.color.txt", render_text(MIXED, color=True))
+
+
+# --- text -----------------------------------------------------------------------------------
+
+
+def test_text_shows_each_action_kind_with_its_symbol_and_the_summary() -> None:
+    out = render_text(MIXED)
+    assert "~ update acme-crm (c0ffee01-" in out
+    assert "^ reactivate bug-tracker (c0ffee02-" in out
+    assert "+ create new-hook\n" in out
+    assert "- deactivate wiki (c0ffee03-0000-4000-8000-000000000003): declared active: false" in out
+    assert "- deactivate zz-legacy" in out and "not declared (prune)" in out
+    assert out.endswith("Plan: 1 to create, 1 to update, 1 to reactivate, 2 to deactivate.\n")
+
+
+def test_text_field_diffs_read_naturally() -> None:
+    out = render_text(MIXED)
+    assert '    name: "Old" -> "Acme CRM"' in out
+    assert "    accepted_kinds: [email, page] -> [all kinds]" in out
+    assert '      + team: "crm"' in out
+    assert '      - old: "x"' in out
+    assert '      ~ owner: "ana" -> "bo"' in out
+    assert "tier" not in out  # unchanged keys are not noise
+    assert "    is_active: false -> true" in out
+
+
+def test_text_empty_plan_and_unmanaged() -> None:
+    assert render_text(EMPTY) == "No changes. Live state matches the configuration.\n"
+    out = render_text(EMPTY_UNMANAGED)
+    assert "Unmanaged (not declared, left untouched): legacy-pager, other-team" in out
+    assert out.endswith("No changes. Live state matches the configuration.\n")
+
+
+def test_text_has_no_ansi_unless_asked_and_same_words_with_colour() -> None:
+    plain = render_text(MIXED)
+    coloured = render_text(MIXED, color=True)
+    assert "\x1b" not in plain
+    assert "\x1b[32m" in coloured and "\x1b[31m" in coloured and "\x1b[33m" in coloured
+    assert ANSI.sub("", coloured) == plain
+
+
+def test_text_neutralises_terminal_escapes_and_shows_empty_strings() -> None:
+    out = render_text(HOSTILE)
+    assert "\x1b" not in out
+    assert "\\u001b[31mred" in out and "line1\\nline2" in out
+    assert '+ empty: ""' in out and '+ sp: "  "' in out
+    assert "Café ☕" in out  # unicode stays readable
+
+
+# --- Markdown -------------------------------------------------------------------------------
+
+
+def _table_rows(md: str) -> list[str]:
+    return [line for line in md.splitlines() if line.startswith("|")]
+
+
+def _cells(row: str) -> int:
+    """Cells as a GFM table parser splits them: on every | not escaped by a backslash."""
+    return len(re.split(r"(?<!\\)\|", row)) - 2
+
+
+def test_markdown_hostile_values_cannot_break_tables_or_inject_html() -> None:
+    md = render_markdown(HOSTILE)
+    for table in md.split("\n\n"):
+        rows = _table_rows(table)
+        if rows:
+            assert len({_cells(r) for r in rows}) == 1, table
+    assert "<script" not in md and "<img" not in md and "<b>" not in md
+    assert "`" not in md
+    assert "@octo-org" not in md  # no accidental team mention in a PR comment
+    assert "](javascript:" not in md
+    assert "\x1b" not in md
+
+
+def test_markdown_says_live_state_drifted_only_for_declared_connectors() -> None:
+    assert "differs from the repository" in render_markdown(MIXED)
+    assert "differs from the repository" in render_markdown(UPDATE_AND_UNMANAGED)
+    creates_and_prunes = Plan(actions=(create("a", "A"), deactivate(_legacy, "not declared (prune)")))
+    assert "differs from the repository" not in render_markdown(creates_and_prunes)
+
+
+def test_markdown_collapses_long_plans_but_keeps_the_summary_visible() -> None:
+    md = render_markdown(LONG)
+    before_details = md.split("<details>")[0]
+    assert "**Plan: 22 to create, 0 to update, 0 to reactivate, 1 to deactivate.**" in before_details
+    assert "| + create | 22 |" in before_details
+    assert md.count("<details>") == md.count("</details>") == 2
+    assert "hook-00" not in before_details
+    short = render_markdown(MIXED)
+    assert "<details>" not in short and "acme-crm" in short
+
+
+def test_markdown_empty_plan_lists_unmanaged() -> None:
+    md = render_markdown(EMPTY_UNMANAGED)
+    assert "**No changes.**" in md
+    assert "- legacy-pager\n- other-team" in md
+    assert "|" not in md
+
+
+# --- JSON -----------------------------------------------------------------------------------
+
+
+def test_json_has_exactly_the_documented_shape() -> None:
+    doc = json.loads(render_json(UPDATE_AND_UNMANAGED))
+    assert doc == {
+        "format_version": 1,
+        "actions": [{
+            "action": "update",
+            "source_name": "acme-crm",
+            "connector_id": _crm.connector_id,
+            "changes": {"accepted_kinds": {"before": ["email", "page"], "after": ["email"]}},
+        }],
+        "unmanaged": ["other-team"],
+        "summary": {"create": 0, "update": 1, "reactivate": 0, "deactivate": 0},
+    }
+    assert list(doc) == ["format_version", "actions", "unmanaged", "summary"]
+    assert list(doc["actions"][0]) == ["action", "source_name", "connector_id", "changes"]
+
+
+def test_json_creates_have_null_id_and_fields_in_display_order() -> None:
+    doc = json.loads(render_json(MIXED))
+    assert [a["action"] for a in doc["actions"]] == [
+        "update", "reactivate", "create", "deactivate", "deactivate"]
+    new = doc["actions"][2]
+    assert new["connector_id"] is None
+    assert list(new["changes"]) == ["name", "accepted_kinds", "metadata"]
+    assert new["changes"]["name"] == {"before": None, "after": "New hook"}
+    assert list(doc["actions"][0]["changes"]) == ["name", "accepted_kinds", "metadata"]
+    assert render_json(MIXED).endswith("}\n")
+
+
+def test_json_empty_plan() -> None:
+    assert json.loads(render_json(EMPTY)) == {
+        "format_version": 1, "actions": [], "unmanaged": [],
+        "summary": {"create": 0, "update": 0, "reactivate": 0, "deactivate": 0}}
+
+
+def test_equal_plans_render_identically_whatever_the_dict_order() -> None:
+    a = Plan((update(_crm, metadata=({"b": "1", "a": "2"}, {"a": "3", "b": "1"})),))
+    b = Plan((update(_crm, metadata=({"a": "2", "b": "1"}, {"b": "1", "a": "3"})),))
+    assert a == b
+    for render in (render_text, render_markdown, render_json):
+        assert render(a) == render(b)
+
+
+# --- apply result ---------------------------------------------------------------------------
+
+
+def test_result_lines_counts_and_rerun_hint() -> None:
+    out = render_result(RESULTS["result_mixed"])
+    assert "✓ created lost (c0ffee88-adopted)" in out
+    assert "note: adopted the existing connector after a lost response" in out
+    assert "✗ failed update acme-crm: API error 422: name: too long" in out
+    assert "- skipped deactivate wiki: not started: interrupted" in out
+    assert "Apply interrupted: 1 done, 1 failed, 1 skipped." in out
+    assert "apply' again" in out
+
+
+def test_result_all_done_has_no_hint() -> None:
+    out = render_result(RESULTS["result_ok"])
+    assert out.endswith("Apply complete: 4 done, 0 failed, 0 skipped.\n")
+    assert "again" not in out and "✗" not in out
+
+
+# --- import cost ----------------------------------------------------------------------------
+
+
+def test_render_import_pulls_in_nothing_heavy() -> None:
+    code = ("import sys, adapter_sync.render; "
+            "print(sorted(m for m in ('rich', 'deepdiff', 'httpx', 'click', 'yaml') "
+            "if m in sys.modules))")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         check=True).stdout
+    assert out.strip() == "[]"
