@@ -1,0 +1,540 @@
+"""The Adapter API client: auth, error messages, retries, pacing (async, on httpx).
+
+``make_client()`` validates the URL and the key before any connection, then returns an
+:class:`AdapterClient` to use as ``async with make_client(...) as client:``.
+
+Safety of retries, per method:
+
+- GET and PATCH (PATCH carries full desired values) are retried on 429, 500/502/503/504,
+  connection failures, timeouts and dropped connections.
+- POST (create) is retried only when it provably did not reach the server: a failed
+  connect, or a 429. A POST whose answer was lost (timeout, reset after sending, any 5xx)
+  raises :class:`~adapter_sync.errors.OutcomeUnknown`: the caller re-lists to find out.
+
+The API key never appears in an exception, a repr or a log record of this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from adapter_sync import __version__
+from adapter_sync.errors import AdapterSyncError, ApiError, OutcomeUnknown
+from adapter_sync.model import LiveConnector
+from adapter_sync.pacing import Pacer
+from adapter_sync.retry import RETRYABLE_5XX, RetryPolicy, server_wait_hint
+
+__all__ = ["AdapterClient", "make_client", "SANDBOX_KEY", "SANDBOX_DB", "USER_AGENT"]
+
+API_KEY_ENV = "ADAPTER_API_KEY"
+SANDBOX_KEY = "pk_live_sandbox"
+SANDBOX_DB = ".adapter-sync/sandbox.db"
+SANDBOX_BASE_URL = "http://sandbox/v1"
+USER_AGENT = f"adapter-sync/{__version__}"
+MAX_CONNECTIONS = 64
+EXCERPT_CHARS = 100
+
+log = logging.getLogger("adapter_sync.client")
+
+Sleep = Callable[[float], Awaitable[None]]
+Clock = Callable[[], float]
+
+
+# --------------------------------------------------------------------------- redaction
+
+
+class _RedactFilter(logging.Filter):
+    """Defence in depth: replace any registered secret in a log record's final text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: dict[str, int] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            text = record.getMessage()
+            if any(secret in text for secret in self.secrets):
+                for secret in self.secrets:
+                    text = text.replace(secret, "***")
+                record.msg, record.args = text, None
+        return True
+
+
+_REDACT = _RedactFilter()
+for _name in ("adapter_sync.client", "httpx", "httpcore.connection", "httpcore.connection_pool",
+              "httpcore.http11", "httpcore.http2", "httpcore.proxy"):
+    logging.getLogger(_name).addFilter(_REDACT)
+
+
+def _register_secret(secret: str) -> None:
+    _REDACT.secrets[secret] = _REDACT.secrets.get(secret, 0) + 1
+
+
+def _unregister_secret(secret: str) -> None:
+    count = _REDACT.secrets.get(secret, 0) - 1
+    if count > 0:
+        _REDACT.secrets[secret] = count
+    else:
+        _REDACT.secrets.pop(secret, None)
+
+
+# --------------------------------------------------------------------------- URL checks
+
+
+def _is_loopback(host: str) -> bool:
+    host = host.strip("[]").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_url(api_url: str) -> str:
+    """The base URL without a trailing slash, or AdapterSyncError if it is unsafe."""
+    try:
+        parts = urlsplit(api_url.strip())
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise AdapterSyncError(f"invalid API URL {api_url!r}: {exc}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("https", "http") or not host:
+        raise AdapterSyncError(
+            f"invalid API URL {api_url!r}: expected https://HOST/..., or 'sandbox:' / 'sandbox:PATH'"
+        )
+    if parts.username is not None or parts.password is not None:
+        raise AdapterSyncError(
+            "the API URL must not carry credentials; put the key in ADAPTER_API_KEY"
+        )
+    if scheme == "http" and not _is_loopback(host):
+        raise AdapterSyncError(
+            f"refusing to send the API key over plain http to {host}: https:// is required "
+            "(http:// is allowed only to a loopback address such as 127.0.0.1 or localhost)"
+        )
+    return api_url.strip().rstrip("/")
+
+
+# --------------------------------------------------------------------------- factory
+
+
+def make_client(
+    api_url: str,
+    api_key: str | None,
+    *,
+    max_attempts: int = 8,
+    deadline: float = 120.0,
+    max_rps: float | None = None,
+    timeout: float = 30.0,
+    transport: httpx.AsyncBaseTransport | None = None,
+    backoff_base: float = 0.5,
+    backoff_cap: float = 30.0,
+    sleep: Sleep | None = None,
+    clock: Clock | None = None,
+) -> AdapterClient:
+    """Check the URL and key (no connection yet) and build a client.
+
+    ``api_url``: ``https://...``; ``http://`` only to a loopback host; ``sandbox:`` (state in
+    ``.adapter-sync/sandbox.db``) or ``sandbox:PATH`` for the in-process emulator, which needs
+    no key. ``sleep``/``clock`` replace ``asyncio.sleep``/``time.monotonic`` (for tests).
+    """
+    if timeout <= 0:
+        raise ValueError("timeout must be positive")
+    policy = RetryPolicy(max_attempts, deadline, backoff_base, backoff_cap)
+    if api_url.startswith("sandbox:"):
+        db_path = api_url[len("sandbox:"):] or SANDBOX_DB
+        if transport is None:
+            from adapter_sync.sandbox.inprocess import transport as sandbox_transport
+
+            transport = sandbox_transport(db_path)
+        base_url, key = SANDBOX_BASE_URL, api_key or SANDBOX_KEY
+    else:
+        base_url = _check_url(api_url)
+        if not api_key:
+            raise AdapterSyncError(
+                f"no API key: set {API_KEY_ENV} (keys are made in the Adapter web console)"
+            )
+        key = api_key
+    return AdapterClient(
+        base_url, key, policy=policy, max_rps=max_rps, timeout=timeout, transport=transport,
+        sleep=sleep, clock=clock,
+    )
+
+
+# --------------------------------------------------------------------------- failures
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """One failed attempt that may be retried."""
+
+    summary: str  # e.g. "rate limited (429)", "server error (503)", "connection failed (...)"
+    status: int | None = None
+    request_id: str | None = None
+    wait_hint: float | None = None  # seconds the server asked for (429)
+
+
+def _excerpt(text: str) -> str:
+    text = " ".join(text.split())
+    if not text:
+        return "(empty body)"
+    return repr(text[:EXCERPT_CHARS] + ("…" if len(text) > EXCERPT_CHARS else ""))
+
+
+def _network_summary(exc: Exception) -> str:
+    # str(exc) of an httpx error never includes request headers; keep it short anyway.
+    detail = " ".join(str(exc).split())[:EXCERPT_CHARS]
+    name = type(exc).__name__
+    return f"{name}: {detail}" if detail else name
+
+
+def _error_body(response: httpx.Response) -> tuple[str | None, str, Any]:
+    """(code, message, details) from either error shape, or an excerpt of a non-JSON body."""
+    try:
+        data = response.json()
+    except ValueError:
+        return None, f"non-JSON body {_excerpt(response.text)}", None
+    if not isinstance(data, dict):
+        return None, f"unexpected body {_excerpt(response.text)}", None
+    code = data.get("error")
+    message = data.get("message")
+    details = data.get("details")
+    if isinstance(code, dict):  # {"error": {"code": ..., "message": ...}}
+        message = message or code.get("message")
+        details = details or code.get("details")
+        code = code.get("code") or code.get("type")
+    detail = data.get("detail")
+    if isinstance(detail, list):  # FastAPI validation errors
+        parts = []
+        for item in detail[:5]:
+            if not isinstance(item, dict):
+                parts.append(str(item))
+                continue
+            loc = [str(p) for p in item.get("loc") or () if p != "body"]
+            msg = str(item.get("msg") or item.get("type") or "invalid")
+            parts.append(f"{'.'.join(loc)}: {msg}" if loc else msg)
+        if len(detail) > 5:
+            parts.append(f"and {len(detail) - 5} more")
+        message = "; ".join(parts) or message
+    elif isinstance(detail, str) and not message:
+        message = detail
+    if not message:
+        message = str(code) if code else f"unexpected body {_excerpt(response.text)}"
+    return (str(code) if code else None), str(message), details
+
+
+# --------------------------------------------------------------------------- the client
+
+
+class AdapterClient:
+    """Async client for the custom-connector endpoints. Use as an async context manager."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        policy: RetryPolicy | None = None,
+        max_rps: float | None = None,
+        timeout: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._key = api_key
+        self._policy = policy or RetryPolicy()
+        self._timeout = timeout
+        self._sleep: Sleep = sleep or asyncio.sleep
+        self._clock: Clock = clock or time.monotonic
+        self._pacer = Pacer(max_rps, self._clock)
+        self._rng = random.Random()
+        self._closed = False
+        _register_secret(api_key)
+        self._http = httpx.AsyncClient(
+            headers={
+                "Authorization": f"Bearer {api_key}",
+                "User-Agent": USER_AGENT,
+                "Accept": "application/json",
+            },
+            # No pool timeout: a call waiting for a free connection is not a failure (the
+            # applier bounds concurrency); connect/read/write use ``timeout``.
+            timeout=httpx.Timeout(timeout, pool=None),
+            limits=httpx.Limits(max_connections=MAX_CONNECTIONS,
+                                max_keepalive_connections=MAX_CONNECTIONS),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    # -- lifecycle
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    async def __aenter__(self) -> AdapterClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self._http.aclose()
+        finally:
+            _unregister_secret(self._key)
+
+    def __repr__(self) -> str:
+        return f"<AdapterClient {self._base_url}>"
+
+    # -- endpoints
+
+    async def list_connectors(self, include_inactive: bool = True) -> list[LiveConnector]:
+        """Every connector (inactive ones too unless ``include_inactive`` is False)."""
+        what = "list connectors"
+        response = await self._call(
+            "GET", "/custom-connectors", what=what, safe=True,
+            params={"include_inactive": "true" if include_inactive else "false"},
+        )
+        data = self._json(response, what, unknown=False)
+        if not isinstance(data, list):
+            raise self._error(
+                f"{what}: expected a JSON array, got {type(data).__name__} "
+                f"{_excerpt(response.text)}", response,
+            )
+        try:
+            return [LiveConnector.from_api(item) for item in data]
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            bad = next((i for i in data if not _looks_like_connector(i)), None)
+            raise self._error(
+                f"{what}: unexpected item in the response ({type(exc).__name__}: {exc}): "
+                f"{_excerpt(repr(bad))}", response,
+            ) from None
+
+    async def create(self, body: Mapping[str, Any]) -> LiveConnector:
+        """POST a new connector (``body`` includes ``source_name``)."""
+        source_name = body.get("source_name")
+        what = f"create {source_name!r}" if source_name else "create connector"
+        response = await self._call(
+            "POST", "/custom-connectors", what=what, safe=False, json=dict(body),
+            source_name=source_name,
+        )
+        return self._connector(response, what, unknown=True)
+
+    async def update(
+        self, connector_id: str, body: Mapping[str, Any], *, source_name: str | None = None
+    ) -> LiveConnector:
+        """PATCH a connector with the given fields (full desired values: safe to retry)."""
+        what = (f"update {source_name!r} ({connector_id})" if source_name
+                else f"update connector {connector_id}")
+        response = await self._call(
+            "PATCH", f"/custom-connectors/{quote(str(connector_id), safe='')}", what=what,
+            safe=True, json=dict(body), source_name=source_name,
+        )
+        return self._connector(response, what, unknown=False)
+
+    # -- response parsing
+
+    def _json(self, response: httpx.Response, what: str, *, unknown: bool) -> Any:
+        ctype = response.headers.get("content-type", "")
+        if ctype and "json" not in ctype.lower():
+            raise self._error(
+                f"{what}: expected JSON, got content-type {ctype.split(';')[0]!r} "
+                f"(HTTP {response.status_code}) {_excerpt(response.text)}",
+                response, unknown=unknown,
+            )
+        try:
+            return response.json()
+        except ValueError:
+            raise self._error(
+                f"{what}: malformed JSON in the response (HTTP {response.status_code}) "
+                f"{_excerpt(response.text)}", response, unknown=unknown,
+            ) from None
+
+    def _connector(self, response: httpx.Response, what: str, *, unknown: bool) -> LiveConnector:
+        # ``unknown``: the write succeeded (2xx) but its answer is unreadable; for a create
+        # that means "it exists, id unknown" - the caller must re-list, as for a lost answer.
+        data = self._json(response, what, unknown=unknown)
+        if not isinstance(data, dict) or not _looks_like_connector(data):
+            raise self._error(
+                f"{what}: the response is not a connector {_excerpt(response.text)}",
+                response, unknown=unknown,
+            )
+        return LiveConnector.from_api(data)
+
+    # -- errors
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._key, "***") if self._key and len(self._key) >= 4 else text
+
+    def _error(self, message: str, response: httpx.Response | None = None, *,
+               status: int | None = None, request_id: str | None = None,
+               unknown: bool = False) -> ApiError:
+        if response is not None:
+            status = response.status_code if status is None else status
+            request_id = request_id or response.headers.get("x-request-id")
+        if request_id and request_id not in message:
+            message = f"{message} [request id {request_id}]"
+        cls = OutcomeUnknown if unknown else ApiError
+        return cls(self._redact(message), status=status, request_id=request_id)
+
+    def _refusal(self, response: httpx.Response, what: str, source_name: str | None) -> ApiError:
+        """The error for a non-retryable 4xx/5xx answer."""
+        status = response.status_code
+        code, message, details = _error_body(response)
+        if status == 401:
+            text = (f"{what}: authentication failed (HTTP 401): the API key was rejected; "
+                    f"check {API_KEY_ENV}")
+            if message and not message.startswith(("non-JSON", "unexpected body")):
+                text += f" (server: {message})"
+        elif status == 403:
+            scopes = details.get("missing_scopes") if isinstance(details, dict) else None
+            if isinstance(scopes, list) and scopes:
+                text = (f"{what}: permission denied (HTTP 403): the API key lacks the scope(s) "
+                        f"{', '.join(map(str, scopes))}")
+            else:
+                text = f"{what}: permission denied (HTTP 403): {message}"
+        else:
+            label = f"HTTP {status}" + (f" {code}" if code else "")
+            text = f"{what}: {message} ({label})"
+        return self._error(text, response)
+
+    # -- the retry loop
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        what: str,
+        safe: bool,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        source_name: str | None = None,
+    ) -> httpx.Response:
+        """Send with retries; return a 2xx response or raise ApiError / OutcomeUnknown.
+
+        ``safe``: the call may be repeated after its answer was lost (GET, PATCH).
+        """
+        if self._closed:
+            raise RuntimeError("AdapterClient is closed")
+        policy = self._policy
+        url = self._base_url + path
+        deadline_at = self._clock() + policy.deadline
+        failure: _Failure | None = None
+        attempt = 0
+        while True:
+            attempt += 1
+            await self._wait_turn(deadline_at, what, attempt, failure)
+            remaining = max(deadline_at - self._clock(), 0.001)
+            timeout = httpx.Timeout(min(self._timeout, remaining), pool=None)
+            started = self._clock()
+            try:
+                response = await self._http.request(
+                    method, url, params=params, json=json, timeout=timeout
+                )
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                # Nothing reached the server: safe to retry for every method.
+                failure = _Failure(f"connection failed ({_network_summary(exc)})")
+                log.debug("%s %s -> %s (attempt %d/%d)", method, path, type(exc).__name__,
+                          attempt, policy.max_attempts)
+            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                # Sent (maybe fully), answer lost: the server may have acted on it.
+                kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "connection lost"
+                failure = _Failure(f"{kind} ({_network_summary(exc)})")
+                log.debug("%s %s -> %s (attempt %d/%d)", method, path, type(exc).__name__,
+                          attempt, policy.max_attempts)
+                if not safe:
+                    raise self._lost(what, failure) from None
+            except httpx.HTTPError as exc:  # bad URL, local protocol error: not retryable
+                raise self._error(f"{what}: request failed ({_network_summary(exc)})") from None
+            else:
+                status = response.status_code
+                request_id = response.headers.get("x-request-id")
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug("%s %s -> %d (attempt %d/%d, %.0f ms, request id %s)", method,
+                              response.request.url.raw_path.decode("ascii", "replace"), status,
+                              attempt, policy.max_attempts,
+                              (self._clock() - started) * 1000, request_id or "-")
+                if 200 <= status < 300:
+                    return response
+                if status == 429:
+                    hint = server_wait_hint(response.headers, time.time())
+                    failure = _Failure("rate limited (429)", status, request_id, hint)
+                elif status >= 500:
+                    _, message, _ = _error_body(response)
+                    failure = _Failure(f"server error ({status}: {message})", status, request_id)
+                    if not safe:
+                        raise self._lost(what, failure) from None
+                    if status not in RETRYABLE_5XX:
+                        raise self._refusal(response, what, source_name)
+                elif 300 <= status < 400:
+                    where = response.headers.get("location", "?")
+                    raise self._error(
+                        f"{what}: unexpected redirect (HTTP {status}) to {where}; "
+                        "check the API URL", response)
+                else:
+                    raise self._refusal(response, what, source_name)
+            # A retryable failure: wait, unless attempts or the deadline are exhausted.
+            if attempt >= policy.max_attempts:
+                raise self._exhausted(what, failure, attempt)
+            wait = (failure.wait_hint if failure.wait_hint is not None
+                    else policy.backoff(attempt, self._rng))
+            if failure.status == 429:
+                self._pacer.hold_until(self._clock() + wait)
+            if self._clock() + wait > deadline_at:
+                raise self._exhausted(
+                    what, failure, attempt,
+                    f"the next wait ({wait:.1f}s) would pass the {policy.deadline:g}s deadline")
+            log.debug("%s %s: %s; retrying in %.2fs", method, path, failure.summary, wait)
+            await self._sleep(wait)
+
+    async def _wait_turn(self, deadline_at: float, what: str, attempt: int,
+                         failure: _Failure | None) -> None:
+        """Wait for this call's slot (max_rps pacing, 429 hold), never past the deadline."""
+        now = self._clock()
+        slot = self._pacer.reserve()
+        if slot <= now:
+            return
+        if slot > deadline_at:
+            if failure is not None:
+                raise self._exhausted(
+                    what, failure, attempt - 1,
+                    f"the next slot would pass the {self._policy.deadline:g}s deadline")
+            raise self._error(
+                f"{what}: not sent: waiting for a slot (rate limit hold or --max-rps "
+                f"pacing) would pass the {self._policy.deadline:g}s deadline")
+        await self._sleep(slot - now)
+
+    def _exhausted(self, what: str, failure: _Failure, attempts: int,
+                   why: str | None = None) -> ApiError:
+        text = f"{what}: {failure.summary} after {attempts} attempt{'s' * (attempts != 1)}"
+        if why:
+            text += f"; giving up: {why}"
+        return self._error(text, status=failure.status, request_id=failure.request_id)
+
+    def _lost(self, what: str, failure: _Failure) -> OutcomeUnknown:
+        text = (f"{what}: the answer was lost ({failure.summary}); "
+                "the write may or may not have happened")
+        error = self._error(text, status=failure.status, request_id=failure.request_id,
+                            unknown=True)
+        assert isinstance(error, OutcomeUnknown)
+        return error
+
+
+def _looks_like_connector(item: Any) -> bool:
+    return isinstance(item, dict) and "connector_id" in item and "source_name" in item
