@@ -1,0 +1,104 @@
+"""``adapter-sync sandbox serve``: the sandbox over HTTP with uvicorn.
+
+Binds first (port 0 picks a free port), then prints exactly one line to stdout, flushed::
+
+    Sandbox listening on http://127.0.0.1:PORT/v1  (use: --api-url http://127.0.0.1:PORT/v1, key: any pk_live_... value)
+
+and serves until Ctrl-C or SIGTERM, which stop it cleanly (exit 0, no traceback). Access logs
+are off; dropped connections (an injected fault) are not logged as errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+
+import uvicorn
+
+from adapter_sync.sandbox.app import create_app
+from adapter_sync.sandbox.faults import FaultConfig
+from adapter_sync.sandbox.gate import DroppedConnection
+
+
+def listening_line(host: str, port: int) -> str:
+    url = f"http://{host}:{port}/v1"
+    return f"Sandbox listening on {url}  (use: --api-url {url}, key: any pk_live_... value)"
+
+
+class _QuietDrops(logging.Filter):
+    """Hide uvicorn's 'Exception in ASGI application' for intentionally dropped connections."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, DroppedConnection)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, announcing itself once bound and stopping on a signal without re-raising
+    it (uvicorn re-raises the captured signal after shutdown, which would end in a traceback or
+    a non-zero exit)."""
+
+    def __init__(self, config: uvicorn.Config, announce: str) -> None:
+        super().__init__(config)
+        self._announce = announce
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            sys.stdout.write(self._announce + "\n")
+            sys.stdout.flush()
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def stop(sig: int, frame: FrameType | None) -> None:
+            if self.should_exit and sig == signal.SIGINT:
+                self.force_exit = True
+            self.should_exit = True
+
+        signals = [signal.SIGINT, signal.SIGTERM]
+        previous = {sig: signal.signal(sig, stop) for sig in signals}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def serve(host: str = "127.0.0.1", port: int = 8787, db: str = ".adapter-sync/sandbox.db",
+          latency: float = 0.0, error_rate: float = 0.0, rate_limit_rate: float = 0.0,
+          drop_rate: float = 0.0, seed: int | None = None, *,
+          access_log: bool = False) -> None:
+    """Serve the sandbox on ``host:port`` (0 = any free port) over the SQLite file ``db``."""
+    faults = FaultConfig(latency=latency, error_rate=error_rate, rate_limit_rate=rate_limit_rate,
+                         drop_rate=drop_rate, seed=seed)
+    Path(db).parent.mkdir(parents=True, exist_ok=True)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    bound_port = sock.getsockname()[1]
+    shown_host = f"[{host}]" if family == socket.AF_INET6 else host
+
+    app = create_app(db, faults=faults)
+    config = uvicorn.Config(app, log_level="warning", access_log=access_log, lifespan="on",
+                            timeout_graceful_shutdown=3)
+    logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
+    server = _Server(config, listening_line(shown_host, bound_port))
+    try:
+        asyncio.run(server.serve(sockets=[sock]))
+    finally:
+        sock.close()
