@@ -1,0 +1,267 @@
+"""Saved plans: exact round trip, no secrets, clear errors for bad files, every staleness kind."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from adapter_sync import __version__
+from adapter_sync.errors import AdapterSyncError, StalePlanError
+from adapter_sync.model import Action, FieldChange, Live, LiveConnector, Plan
+from adapter_sync.planfile import SavedPlan, check_stale, load, save
+
+URL = "https://api.adapter.com/v1"
+
+CRM = LiveConnector("c0ffee01-aaaa", "acme-crm", "Old", frozenset({"page", "email"}),
+                    {"owner": "ana", "tier": "gold"}, True, "2024-05-01T10:00:00Z")
+BUGS = LiveConnector("c0ffee02-bbbb", "bug-tracker", "Bugs", is_active=False)
+WIKI = LiveConnector("c0ffee03-cccc", "wiki", "Wiki", metadata={"x": ""})
+BYSTANDER = LiveConnector("c0ffee04-dddd", "bystander", "Not in the plan")
+
+PLAN = Plan(
+    actions=(
+        Action("update", "acme-crm", CRM.connector_id, {
+            "name": FieldChange("Old", "Acme CRM"),
+            "accepted_kinds": FieldChange(["email", "page"], []),
+            "metadata": FieldChange({"owner": "ana", "tier": "gold"}, {"owner": "bo"}),
+        }, live=CRM),
+        Action("reactivate", "bug-tracker", BUGS.connector_id,
+               {"is_active": FieldChange(False, True)}, live=BUGS),
+        Action("create", "new-one", None, {
+            "name": FieldChange(None, "Café | <new>"),
+            "accepted_kinds": FieldChange(None, ["issue"]),
+            "metadata": FieldChange(None, {"empty": ""}),
+        }),
+        Action("deactivate", "wiki", WIKI.connector_id, {"is_active": FieldChange(True, False)},
+               live=WIKI, reason="not declared (prune)"),
+    ),
+    unmanaged=("other-team",),
+    live_active=3,
+    prune=True,
+)
+LIVE_NOW = Live.from_list([CRM, BUGS, WIKI, BYSTANDER])
+
+
+@pytest.fixture
+def saved_path(tmp_path: Path) -> Path:
+    path = tmp_path / "plan.json"
+    save(str(path), PLAN, URL)
+    return path
+
+
+def stale_message(saved: SavedPlan, live: Live, url: str = URL) -> str:
+    with pytest.raises(StalePlanError) as info:
+        check_stale(saved, live, url)
+    message = str(info.value)
+    assert "stale" in message and "\n" not in message
+    return message
+
+
+# --- save / load ----------------------------------------------------------------------------
+
+
+def test_round_trip_gives_an_equal_plan(saved_path: Path) -> None:
+    saved = load(str(saved_path))
+    assert saved.plan == PLAN
+    assert saved.api_url == URL
+    assert saved.tool_version == __version__
+    assert saved.plan.actions[0].live.created_at == CRM.created_at
+    assert saved.plan.actions[0].request_body() == PLAN.actions[0].request_body()
+
+
+def test_empty_plan_round_trips(tmp_path: Path) -> None:
+    path = tmp_path / "empty.json"
+    save(str(path), Plan(live_active=7), URL)
+    assert load(str(path)).plan == Plan(live_active=7)
+
+
+def test_file_has_the_documented_shape(saved_path: Path) -> None:
+    doc = json.loads(saved_path.read_text(encoding="utf-8"))
+    assert list(doc) == ["format_version", "kind", "tool_version", "api_url", "prune",
+                         "live_active", "unmanaged", "actions"]
+    assert doc["format_version"] == 1 and doc["kind"] == "adapter-sync-plan"
+    assert doc["unmanaged"] == ["other-team"] and doc["prune"] is True
+    update, _, create, _ = doc["actions"]
+    assert update["live"] == {**CRM.to_api(), "created_at": CRM.created_at}
+    assert update["connector_id"] == CRM.connector_id
+    assert create["live"] is None and create["connector_id"] is None
+    assert doc["actions"][3]["reason"] == "not declared (prune)"
+
+
+def test_credentials_in_the_url_never_reach_the_file(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("ADAPTER_API_KEY", "pk_live_supersecret")
+    path = tmp_path / "plan.json"
+    save(str(path), PLAN, "https://bot:pk_live_supersecret@api.adapter.com/v1/")
+    text = path.read_text(encoding="utf-8")
+    assert "supersecret" not in text and "bot" not in text
+    assert load(str(path)).api_url == "https://api.adapter.com/v1/"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
+def test_file_is_private_and_replaces_atomically(tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text("old contents")
+    path.chmod(0o644)
+    save(str(path), PLAN, URL)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert load(str(path)).plan == PLAN
+    assert [p.name for p in tmp_path.iterdir()] == ["plan.json"]  # no temp file left behind
+
+
+def test_unwritable_destination_is_a_clear_error(tmp_path: Path) -> None:
+    target = tmp_path / "missing-dir" / "plan.json"
+    with pytest.raises(AdapterSyncError, match="cannot write plan file"):
+        save(str(target), PLAN, URL)
+
+
+# --- bad files ------------------------------------------------------------------------------
+
+
+def _doc(saved_path: Path) -> dict:
+    return json.loads(saved_path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("content, expected", [
+    ("", "invalid JSON"),
+    ("not json at all", "invalid JSON"),
+    ("[1, 2]", "not a JSON object"),
+    ('{"kind": "terraform-plan", "format_version": 1}', "not an adapter-sync plan file"),
+])
+def test_garbage_files_are_one_clear_line(tmp_path: Path, content: str, expected: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(AdapterSyncError) as info:
+        load(str(path))
+    message = str(info.value)
+    assert expected in message and str(path) in message and "\n" not in message
+
+
+def test_truncated_file(saved_path: Path) -> None:
+    text = saved_path.read_text(encoding="utf-8")
+    saved_path.write_text(text[: len(text) // 2], encoding="utf-8")
+    with pytest.raises(AdapterSyncError, match="truncated or corrupt"):
+        load(str(saved_path))
+
+
+def test_binary_and_missing_files(tmp_path: Path) -> None:
+    binary = tmp_path / "plan.bin"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(AdapterSyncError, match="plan.bin"):
+        load(str(binary))
+    with pytest.raises(AdapterSyncError, match="cannot read plan file"):
+        load(str(tmp_path / "nope.json"))
+
+
+def test_future_format_version_is_refused(saved_path: Path) -> None:
+    doc = _doc(saved_path)
+    doc["format_version"] = 2
+    saved_path.write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(AdapterSyncError, match="format_version 2 is not supported"):
+        load(str(saved_path))
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (lambda d: d["actions"][0]["changes"].update({"source_name": {"before": "a", "after": "b"}}),
+     "unknown field 'source_name'"),
+    (lambda d: d["actions"][0].update(kind="delete"), "actions[0].kind"),
+    (lambda d: d["actions"][0].update(live=None), "actions[0].live must be an object"),
+    (lambda d: d["actions"][0]["changes"]["metadata"].update(after={"n": 1}),
+     "metadata.after must be an object of strings"),
+    (lambda d: d["actions"][1]["live"].update(connector_id="other"), "does not match"),
+    (lambda d: d["actions"][2].update(connector_id="x"), "a create has no connector_id"),
+    (lambda d: d.update(live_active="3"), "live_active"),
+    (lambda d: d["actions"].append(d["actions"][0]), "more than one action"),
+])
+def test_malformed_content_is_refused(saved_path: Path, edit, expected: str) -> None:
+    doc = _doc(saved_path)
+    edit(doc)
+    saved_path.write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(AdapterSyncError) as info:
+        load(str(saved_path))
+    assert expected in str(info.value) and str(saved_path) in str(info.value)
+
+
+# --- staleness ------------------------------------------------------------------------------
+
+
+def test_unchanged_live_state_is_not_stale(saved_path: Path) -> None:
+    check_stale(load(str(saved_path)), LIVE_NOW, URL)
+
+
+def test_connectors_outside_the_plan_and_ignored_fields_do_not_make_it_stale(
+        saved_path: Path) -> None:
+    live = Live.from_list([
+        replace(CRM, accepted_kinds=frozenset({"email", "page"}), created_at="2030-01-01"),
+        BUGS, WIKI,
+        replace(BYSTANDER, name="Renamed", is_active=False),
+        LiveConnector("c0ffee05-eeee", "brand-new-stranger", "Stranger"),
+    ])
+    check_stale(load(str(saved_path)), live, URL + "/")
+
+
+@pytest.mark.parametrize("changed, expected", [
+    (replace(CRM, name="Someone else"), 'acme-crm changed live (name "Old" -> "Someone else")'),
+    (replace(CRM, accepted_kinds=frozenset({"email"})),
+     "acme-crm changed live (accepted_kinds [email, page] -> [email])"),
+    (replace(CRM, metadata={"owner": "ana"}),
+     'acme-crm changed live (metadata {"owner": "ana", "tier": "gold"} -> {"owner": "ana"})'),
+    (replace(CRM, is_active=False), "acme-crm changed live (is_active true -> false)"),
+    (replace(CRM, connector_id="c0ffee99-zzzz"),
+     'acme-crm changed live (connector_id "c0ffee01-aaaa" -> "c0ffee99-zzzz")'),
+])
+def test_a_planned_connector_that_changed_live_is_stale(
+        saved_path: Path, changed: LiveConnector, expected: str) -> None:
+    live = Live.from_list([changed, BUGS, WIKI])
+    message = stale_message(load(str(saved_path)), live)
+    assert expected in message
+    assert "bug-tracker" not in message and "wiki" not in message
+
+
+def test_a_planned_create_that_now_exists_is_stale(saved_path: Path) -> None:
+    appeared = LiveConnector("c0ffee06-ffff", "new-one", "New", is_active=False)
+    message = stale_message(load(str(saved_path)), Live.from_list([CRM, BUGS, WIKI, appeared]))
+    assert "new-one now exists live (inactive)" in message
+
+
+def test_a_planned_connector_that_vanished_is_stale(saved_path: Path) -> None:
+    message = stale_message(load(str(saved_path)), Live.from_list([CRM, BUGS]))
+    assert "wiki no longer exists live" in message
+
+
+def test_every_reason_is_listed_in_plan_order(saved_path: Path) -> None:
+    appeared = LiveConnector("c0ffee06-ffff", "new-one", "New")
+    live = Live.from_list([replace(CRM, name="B"), appeared])
+    message = stale_message(load(str(saved_path)), live)
+    assert message == (
+        'saved plan is stale: acme-crm changed live (name "Old" -> "B"); '
+        "bug-tracker no longer exists live; new-one now exists live; "
+        "wiki no longer exists live — run plan again"
+    )
+
+
+def test_many_reasons_are_capped(tmp_path: Path) -> None:
+    plan = Plan(tuple(Action("create", f"c-{i:02d}", None, {"name": FieldChange(None, "N")})
+                      for i in range(15)))
+    live = Live.from_list([LiveConnector(f"id-{i}", f"c-{i:02d}", "N") for i in range(15)])
+    message = stale_message(SavedPlan(plan, URL), live)
+    assert "c-09 now exists live" in message and "c-10" not in message
+    assert "and 5 more" in message
+
+
+def test_another_api_url_is_stale_and_names_both(saved_path: Path) -> None:
+    message = stale_message(load(str(saved_path)), LIVE_NOW, "http://127.0.0.1:8787/v1")
+    assert URL in message and "http://127.0.0.1:8787/v1" in message
+
+
+def test_url_comparison_ignores_trailing_slash_and_host_case_but_hides_credentials(
+        saved_path: Path) -> None:
+    saved = load(str(saved_path))
+    check_stale(saved, LIVE_NOW, "https://API.adapter.com/v1/")
+    message = stale_message(saved, LIVE_NOW, "https://u:hunter2@staging.adapter.com/v1")
+    assert "hunter2" not in message and "https://staging.adapter.com/v1" in message
