@@ -1,0 +1,203 @@
+"""The API key never leaks: not in an exception (str, repr, args, chain), not in a log record.
+
+Every failure path of the client is exercised with a recognisable key and DEBUG logging on
+for every logger (httpx and httpcore included).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import traceback
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from adapter_sync.client import AdapterClient, make_client
+from adapter_sync.errors import AdapterSyncError, ApiError, OutcomeUnknown
+
+KEY = "pk_live_CANARY_d3adb33f_never_print_me"
+URL = "https://api.test/v1"
+
+
+@pytest.fixture(autouse=True)
+def _key_in_env(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv("ADAPTER_API_KEY", KEY)
+    caplog.set_level(logging.DEBUG)  # root: every logger, httpx and httpcore included
+
+
+def assert_no_key_anywhere(exc: BaseException, caplog: pytest.LogCaptureFixture) -> None:
+    seen: list[str] = []
+    chain: BaseException | None = exc
+    while chain is not None:
+        seen += [str(chain), repr(chain), repr(chain.args)]
+        chain = chain.__cause__ or chain.__context__
+    seen.append("".join(traceback.format_exception(exc)))
+    for record in caplog.records:
+        seen.append(record.getMessage())
+        if record.exc_info:
+            seen.append("".join(traceback.format_exception(*record.exc_info)))
+    assert caplog.records, "DEBUG logging produced no records: the check would be empty"
+    for text in seen:
+        assert KEY not in text
+        assert KEY[8:] not in text  # not even without its prefix
+
+
+def client(transport: httpx.AsyncBaseTransport | None = None, url: str = URL,
+           **kw: Any) -> AdapterClient:
+    import os
+
+    kw.setdefault("backoff_base", 0.001)
+    kw.setdefault("backoff_cap", 0.002)
+    kw.setdefault("max_attempts", 3)
+    return make_client(url, os.environ["ADAPTER_API_KEY"], transport=transport, **kw)
+
+
+def failure(call: Callable[[AdapterClient], Awaitable[Any]], c: AdapterClient) -> ApiError:
+    async def main() -> None:
+        async with c:
+            await call(c)
+
+    with pytest.raises(ApiError) as info:
+        asyncio.run(main())
+    return info.value
+
+
+def create(c: AdapterClient) -> Awaitable[Any]:
+    return c.create({"source_name": "crm", "name": "CRM"})
+
+
+def listing(c: AdapterClient) -> Awaitable[Any]:
+    return c.list_connectors()
+
+
+def reflecting(status: int, **extra: Any) -> httpx.MockTransport:
+    """A server that echoes the Authorization header back in its error message (worst case)."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        auth = request.headers["authorization"]
+        assert auth == f"Bearer {KEY}"  # the key really is sent
+        return httpx.Response(status, json={"error": "x", "message": f"bad header {auth}",
+                                            "details": {"got": auth, **extra}},
+                              headers={"X-Request-Id": "r-1"})
+
+    return httpx.MockTransport(handler)
+
+
+@pytest.mark.parametrize(("status", "call", "expected"), [
+    (401, listing, "authentication failed"),
+    (403, create, "permission denied"),
+    (409, create, "409"),
+    (422, create, "422"),
+    (503, listing, "after 3 attempts"),
+    (503, create, "may or may not"),
+    (429, listing, "rate limited"),
+])
+def test_http_failures_never_show_the_key(status, call, expected, caplog) -> None:
+    error = failure(call, client(reflecting(status)))
+    assert expected in str(error)
+    assert_no_key_anywhere(error, caplog)
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_connection_refused_never_shows_the_key(caplog) -> None:
+    c = client(url=f"http://127.0.0.1:{closed_port()}/v1")
+    error = failure(listing, c)
+    assert "connection failed" in str(error) and "after 3 attempts" in str(error)
+    assert_no_key_anywhere(error, caplog)
+
+
+@contextlib.asynccontextmanager
+async def bad_server(answer: bytes | None, hang: bool = False) -> AsyncIterator[str]:
+    """A loopback TCP server that reads a request, then answers ``answer`` raw, or hangs."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            if hang:
+                await reader.read()  # until the client gives up
+            elif answer:
+                writer.write(answer)
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.mark.parametrize(("answer", "hang", "call", "exc_type", "expected"), [
+    (b"garbage\r\n\r\n", False, listing, ApiError, "connection lost"),
+    (b"garbage\r\n\r\n", False, create, OutcomeUnknown, "may or may not"),
+    (None, False, listing, ApiError, "connection lost"),
+    (None, False, create, OutcomeUnknown, "may or may not"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n[", False, listing, ApiError, "lost"),
+    (None, True, listing, ApiError, "timed out"),
+    (None, True, create, OutcomeUnknown, "timed out"),
+], ids=["garbage-get", "garbage-post", "closed-get", "closed-post", "short-body", "hang-get",
+        "hang-post"])
+def test_protocol_errors_never_show_the_key(answer, hang, call, exc_type, expected,
+                                            caplog) -> None:
+    async def main() -> BaseException:
+        async with bad_server(answer, hang) as url, client(url=url, timeout=0.2) as c:
+            try:
+                await call(c)
+            except ApiError as exc:
+                return exc
+        raise AssertionError("the call did not fail")
+
+    error = asyncio.run(main())
+    assert isinstance(error, exc_type) and expected in str(error)
+    assert_no_key_anywhere(error, caplog)
+
+
+def test_url_and_key_errors_never_show_the_key(caplog) -> None:
+    logging.getLogger("adapter_sync.client").debug("setup %s", "ok")
+    for url in ("http://api.adapter.com/v1", f"https://x:{KEY}@api.test/v1", "ftp://x"):
+        with pytest.raises(AdapterSyncError) as info:
+            client(url=url)
+        assert_no_key_anywhere(info.value, caplog)
+
+
+def test_a_log_call_that_mentions_the_key_is_redacted(caplog) -> None:
+    async def main() -> None:
+        async with client(reflecting(200)):
+            logging.getLogger("adapter_sync.client").debug("oops %s", KEY)
+
+    asyncio.run(main())
+    assert any("oops ***" in r.getMessage() for r in caplog.records)
+    assert_no_key_anywhere(RuntimeError("none"), caplog)
+
+
+def test_cli_debug_plan_against_a_closed_port_never_prints_the_key(tmp_path: Path) -> None:
+    pytest.importorskip("adapter_sync.config", reason="config loader not written yet")
+    from clirun import run_process
+
+    (tmp_path / "connectors.yaml").write_text("connectors:\n  acme-crm: {name: Acme CRM}\n")
+    result = run_process(
+        ["--debug", "--api-url", f"http://127.0.0.1:{closed_port()}/v1", "--max-attempts", "2",
+         "plan"],
+        env={"ADAPTER_API_KEY": KEY}, cwd=tmp_path, timeout=60,
+    )
+    assert result.code == 1
+    assert "connection failed" in result.err
+    assert "DEBUG" in result.err  # debug logging really was on
+    assert KEY not in result.out and KEY not in result.err
+    assert KEY[8:] not in result.out + result.err
