@@ -1,0 +1,135 @@
+"""The GitHub Action: action.yml's shape, and its script run for real against the sandbox."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "scripts" / "github-action.sh"
+EXAMPLE = ROOT / "examples" / "environments" / "staging"
+BASH = shutil.which("bash") or "bash"
+
+
+def test_action_yml_is_a_composite_action_with_the_documented_interface() -> None:
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    assert action["runs"]["using"] == "composite"
+    inputs = action["inputs"]
+    assert inputs["paths"]["default"] == "connectors/"
+    assert inputs["command"]["default"] == "plan"
+    assert inputs["api-url"]["default"] == "https://api.adapter.com/v1"
+    for optional in ("api-key", "version", "install-from", "python-version"):
+        assert inputs[optional]["required"] is False
+    assert set(action["outputs"]) >= {"has_changes", "markdown", "markdown-file", "plan-file"}
+    assert action["outputs"]["has_changes"]["value"] == "${{ steps.run.outputs.has_changes }}"
+
+    steps = action["runs"]["steps"]
+    setup = next(s for s in steps if s.get("uses", "").startswith("actions/setup-python@"))
+    assert setup["if"] == "inputs.python-version != ''"
+    install = next(s for s in steps if "pip install" in s.get("run", ""))
+    assert "github.action_path" in install["env"]["ACTION_PATH"]
+    run = next(s for s in steps if s.get("id") == "run")
+    assert "scripts/github-action.sh" in run["run"]
+    assert set(run["env"]) >= {"INPUT_PATHS", "INPUT_COMMAND", "ADAPTER_API_URL", "ADAPTER_API_KEY"}
+    assert "secrets." not in (ROOT / "action.yml").read_text().replace(
+        "e.g. secrets.ADAPTER_API_KEY", "")  # an action cannot read secrets; the caller passes them
+    assert all("shell" in s for s in steps if "run" in s)  # required in composite actions
+
+
+def read_outputs(path: Path) -> dict[str, str]:
+    """Parse a $GITHUB_OUTPUT file (name=value lines and name<<DELIMITER blocks)."""
+    outputs: dict[str, str] = {}
+    lines = path.read_text().split("\n")
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if "<<" in line:
+            name, delimiter = line.split("<<", 1)
+            end = lines.index(delimiter, i + 1)
+            outputs[name] = "\n".join(lines[i + 1:end])
+            i = end + 1
+        elif "=" in line:
+            name, value = line.split("=", 1)
+            outputs[name] = value
+            i += 1
+        else:
+            i += 1
+    return outputs
+
+
+@pytest.fixture
+def action_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_", "ADAPTER_"))}
+    src = str(ROOT / "src")
+    env.update(
+        PYTHONPATH=os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")])),
+        PYTHON=sys.executable,
+        ADAPTER_API_URL=f"sandbox:{tmp_path / 's.db'}",
+        INPUT_PATHS=str(EXAMPLE),
+        RUNNER_TEMP=str(tmp_path),
+        NO_COLOR="1",
+    )
+    return env
+
+
+def run_action(env: dict[str, str], tmp_path: Path, command: str) -> tuple[int, str, dict[str, str], str]:
+    """Run the script as the composite step does; returns (exit, log, outputs, summary)."""
+    outputs, summary = tmp_path / f"output-{command}", tmp_path / f"summary-{command}"
+    for file in (outputs, summary):
+        file.write_text("")
+    proc = subprocess.run(
+        [BASH, str(SCRIPT)], capture_output=True, text=True, timeout=120,
+        env={**env, "INPUT_COMMAND": command, "GITHUB_OUTPUT": str(outputs),
+             "GITHUB_STEP_SUMMARY": str(summary)},
+    )
+    return proc.returncode, proc.stdout + proc.stderr, read_outputs(outputs), summary.read_text()
+
+
+def test_plan_then_apply_then_no_changes(action_env: dict[str, str], tmp_path: Path) -> None:
+    code, log, outputs, summary = run_action(action_env, tmp_path, "plan")
+    assert code == 0, log
+    assert outputs["has_changes"] == "true"
+    assert summary.startswith("## adapter-sync plan")
+    assert "create" in summary
+    assert outputs["markdown"].strip() == summary.strip()
+    assert Path(outputs["markdown-file"]).read_text() == summary
+
+    code, log, outputs, summary = run_action(action_env, tmp_path, "apply")
+    assert code == 0, log
+    assert outputs["has_changes"] == "true"  # the plan, before apply
+    assert "### Apply succeeded" in summary
+
+    code, log, outputs, summary = run_action(action_env, tmp_path, "plan")
+    assert code == 0, log
+    assert outputs["has_changes"] == "false"
+    assert "No changes" in summary
+
+
+def test_invalid_config_fails_the_step_before_any_plan(action_env: dict[str, str],
+                                                       tmp_path: Path) -> None:
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "connectors.yaml").write_text("version: 1\nconnectors:\n  Not A Slug:\n    name: x\n")
+    code, log, outputs, summary = run_action({**action_env, "INPUT_PATHS": str(bad)}, tmp_path, "plan")
+    assert code == 1
+    assert "Not A Slug" in log
+    assert "has_changes" not in outputs
+    assert summary == ""
+
+
+def test_unknown_command_is_refused(action_env: dict[str, str], tmp_path: Path) -> None:
+    code, log, _, _ = run_action(action_env, tmp_path, "destroy")
+    assert code == 1
+    assert re.search(r"::error::input 'command' must be 'plan' or 'apply'", log)
+
+
+def test_script_is_executable_bash() -> None:
+    assert SCRIPT.read_text().startswith("#!/usr/bin/env bash\n")
+    assert os.access(SCRIPT, os.X_OK)
