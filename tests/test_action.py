@@ -133,3 +133,43 @@ def test_unknown_command_is_refused(action_env: dict[str, str], tmp_path: Path) 
 def test_script_is_executable_bash() -> None:
     assert SCRIPT.read_text().startswith("#!/usr/bin/env bash\n")
     assert os.access(SCRIPT, os.X_OK)
+
+
+def workflow(name: str) -> dict:
+    doc = yaml.safe_load((ROOT / "examples" / "github" / name).read_text())
+    doc["on"] = doc.pop(True)  # YAML 1.1 reads the key `on` as true; GitHub does not
+    return doc
+
+
+def action_steps(doc: dict) -> list[dict]:
+    return [s for job in doc["jobs"].values() for s in job["steps"]
+            if s.get("uses", "").endswith("/adapter-sync@v1")]
+
+
+def test_example_plan_workflow_keeps_one_sticky_comment() -> None:
+    doc = workflow("plan.yml")
+    assert "pull_request" in doc["on"]
+    assert doc["permissions"]["pull-requests"] == "write"
+    [step] = action_steps(doc)
+    assert step["with"]["command"] == "plan"
+    assert step["with"]["api-key"] == "${{ secrets.ADAPTER_API_KEY }}"
+    text = (ROOT / "examples" / "github" / "plan.yml").read_text()
+    assert "<!-- adapter-sync-plan -->" in text and "updateComment" in text
+
+
+def test_example_apply_workflow_never_runs_two_applies_at_once() -> None:
+    doc = workflow("apply.yml")
+    assert doc["on"]["push"]["branches"] == ["main"]
+    assert doc["concurrency"]["cancel-in-progress"] is False
+    assert doc["concurrency"]["group"] == "adapter-sync-apply"  # one fixed group, not per ref
+    [step] = action_steps(doc)
+    assert step["with"]["command"] == "apply"
+
+
+def test_example_drift_workflow_runs_on_a_schedule_and_reports_drift() -> None:
+    doc = workflow("drift.yml")
+    assert doc["on"]["schedule"][0]["cron"]
+    [step] = action_steps(doc)
+    assert step["with"]["command"] == "plan"  # read only
+    text = (ROOT / "examples" / "github" / "drift.yml").read_text()
+    assert "steps.plan.outputs.has_changes" in text and "core.setFailed" in text
