@@ -569,3 +569,20 @@ def test_backoff_is_full_jitter_bounded_by_cap() -> None:
         assert 0 <= policy.backoff(attempt) <= min(5.0, 2 ** (attempt - 1))
     with pytest.raises(ValueError):
         RetryPolicy(max_attempts=0)
+
+
+def test_an_unpaced_call_never_sleeps_on_the_real_clock() -> None:
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    script = Script(ok([]))
+    client = make_client(URL, KEY, transport=script.transport, sleep=sleep)
+
+    async def calls(c: AdapterClient) -> None:
+        for _ in range(20):
+            await c.list_connectors()
+
+    run(calls, client)
+    assert slept == [] and len(script.requests) == 20

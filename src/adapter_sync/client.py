@@ -507,7 +507,7 @@ class AdapterClient:
                          failure: _Failure | None) -> None:
         """Wait for this call's slot (max_rps pacing, 429 hold), never past the deadline."""
         now = self._clock()
-        slot = self._pacer.reserve()
+        slot = self._pacer.reserve(now)
         if slot <= now:
             return
         if slot > deadline_at:

@@ -29,9 +29,9 @@ class Pacer:
     def max_rps(self) -> float | None:
         return 1.0 / self._interval if self._interval else None
 
-    def reserve(self) -> float:
-        """Take the next free slot; return its time on the clock (may be now)."""
-        slot = max(self._clock(), self._next, self._hold)
+    def reserve(self, now: float | None = None) -> float:
+        """Take the next free slot; return its time on the clock (``now`` if free at once)."""
+        slot = max(self._clock() if now is None else now, self._next, self._hold)
         if self._interval:
             self._next = slot + self._interval
         return slot
