@@ -139,6 +139,19 @@ def test_missing_key_is_refused_before_any_request(key: str | None) -> None:
     assert script.requests == []
 
 
+@pytest.mark.parametrize("key", ["pk_live_abc\nX-Evil: 1", "pk_live_ab c", "pk_live_é"])
+def test_a_key_no_header_can_carry_is_refused_without_echoing_it(key: str) -> None:
+    with pytest.raises(AdapterSyncError, match="ADAPTER_API_KEY contains") as info:
+        make_client(URL, key)
+    assert "pk_live" not in str(info.value)
+
+
+def test_surrounding_whitespace_of_the_key_is_ignored() -> None:
+    script = Script(ok([]))
+    run(lambda c: c.list_connectors(), make_client(URL, f"  {KEY}\n", transport=script.transport))
+    assert script.requests[0].headers["authorization"] == f"Bearer {KEY}"
+
+
 def test_sandbox_url_needs_no_key_and_uses_the_builtin_one() -> None:
     script = Script(ok([]))
     client = make_client("sandbox:/tmp/unused.db", None, transport=script.transport)

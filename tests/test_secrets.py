@@ -186,14 +186,17 @@ def test_a_log_call_that_mentions_the_key_is_redacted(caplog) -> None:
     assert_no_key_anywhere(RuntimeError("none"), caplog)
 
 
-def test_cli_debug_plan_against_a_closed_port_never_prints_the_key(tmp_path: Path) -> None:
-    pytest.importorskip("adapter_sync.config", reason="config loader not written yet")
+@pytest.mark.parametrize("command", ["plan", "import"])
+def test_cli_debug_against_a_closed_port_never_prints_the_key(command: str,
+                                                              tmp_path: Path) -> None:
+    if command == "plan":
+        pytest.importorskip("adapter_sync.config", reason="config loader not written yet")
     from clirun import run_process
 
     (tmp_path / "connectors.yaml").write_text("connectors:\n  acme-crm: {name: Acme CRM}\n")
     result = run_process(
         ["--debug", "--api-url", f"http://127.0.0.1:{closed_port()}/v1", "--max-attempts", "2",
-         "plan"],
+         command],
         env={"ADAPTER_API_KEY": KEY}, cwd=tmp_path, timeout=60,
     )
     assert result.code == 1

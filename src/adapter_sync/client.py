@@ -77,6 +77,8 @@ for _name in ("adapter_sync.client", "httpx", "httpcore.connection", "httpcore.c
 
 
 def _register_secret(secret: str) -> None:
+    if len(secret) < 4:  # too short to redact without mangling every message
+        return
     _REDACT.secrets[secret] = _REDACT.secrets.get(secret, 0) + 1
 
 
@@ -126,6 +128,21 @@ def _check_url(api_url: str) -> str:
     return api_url.strip().rstrip("/")
 
 
+def _check_key(api_key: str | None) -> str:
+    """The key without surrounding whitespace; refused (never echoed) if unusable."""
+    key = (api_key or "").strip()
+    if not key:
+        raise AdapterSyncError(
+            f"no API key: set {API_KEY_ENV} (keys are made in the Adapter web console)"
+        )
+    if not all("!" <= ch <= "~" for ch in key):
+        raise AdapterSyncError(
+            f"{API_KEY_ENV} contains characters an HTTP header cannot carry (inner whitespace, "
+            "a line break or non-ASCII): check how it was pasted"
+        )
+    return key
+
+
 # --------------------------------------------------------------------------- factory
 
 
@@ -158,14 +175,11 @@ def make_client(
             from adapter_sync.sandbox.inprocess import transport as sandbox_transport
 
             transport = sandbox_transport(db_path)
-        base_url, key = SANDBOX_BASE_URL, api_key or SANDBOX_KEY
+        base_url = SANDBOX_BASE_URL
+        key = _check_key(api_key) if api_key and api_key.strip() else SANDBOX_KEY
     else:
         base_url = _check_url(api_url)
-        if not api_key:
-            raise AdapterSyncError(
-                f"no API key: set {API_KEY_ENV} (keys are made in the Adapter web console)"
-            )
-        key = api_key
+        key = _check_key(api_key)
     return AdapterClient(
         base_url, key, policy=policy, max_rps=max_rps, timeout=timeout, transport=transport,
         sleep=sleep, clock=clock,
@@ -253,6 +267,9 @@ class AdapterClient:
         clock: Clock | None = None,
     ) -> None:
         self._base_url = base_url.rstrip("/")
+        split = urlsplit(self._base_url)
+        self._base_path = split.path
+        self._host = split.netloc
         self._key = api_key
         self._policy = policy or RetryPolicy()
         self._timeout = timeout
@@ -434,6 +451,7 @@ class AdapterClient:
             raise RuntimeError("AdapterClient is closed")
         policy = self._policy
         url = self._base_url + path
+        shown = self._base_path + path  # for logs: the path only, never headers
         deadline_at = self._clock() + policy.deadline
         failure: _Failure | None = None
         attempt = 0
@@ -449,14 +467,16 @@ class AdapterClient:
                 )
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # Nothing reached the server: safe to retry for every method.
-                failure = _Failure(f"connection failed ({_network_summary(exc)})")
-                log.debug("%s %s -> %s (attempt %d/%d)", method, path, type(exc).__name__,
+                failure = _Failure(
+                    f"connection failed: could not connect to {self._host} "
+                    f"({_network_summary(exc)})")
+                log.debug("%s %s -> %s (attempt %d/%d)", method, shown, type(exc).__name__,
                           attempt, policy.max_attempts)
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 # Sent (maybe fully), answer lost: the server may have acted on it.
                 kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "connection lost"
                 failure = _Failure(f"{kind} ({_network_summary(exc)})")
-                log.debug("%s %s -> %s (attempt %d/%d)", method, path, type(exc).__name__,
+                log.debug("%s %s -> %s (attempt %d/%d)", method, shown, type(exc).__name__,
                           attempt, policy.max_attempts)
                 if not safe:
                     raise self._lost(what, failure) from None
@@ -467,8 +487,7 @@ class AdapterClient:
                 request_id = response.headers.get("x-request-id")
                 if log.isEnabledFor(logging.DEBUG):
                     log.debug("%s %s -> %d (attempt %d/%d, %.0f ms, request id %s)", method,
-                              response.request.url.raw_path.decode("ascii", "replace"), status,
-                              attempt, policy.max_attempts,
+                              shown, status, attempt, policy.max_attempts,
                               (self._clock() - started) * 1000, request_id or "-")
                 if 200 <= status < 300:
                     return response
@@ -500,7 +519,7 @@ class AdapterClient:
                 raise self._exhausted(
                     what, failure, attempt,
                     f"the next wait ({wait:.1f}s) would pass the {policy.deadline:g}s deadline")
-            log.debug("%s %s: %s; retrying in %.2fs", method, path, failure.summary, wait)
+            log.debug("%s %s: %s; retrying in %.2fs", method, shown, failure.summary, wait)
             await self._sleep(wait)
 
     async def _wait_turn(self, deadline_at: float, what: str, attempt: int,
