@@ -123,9 +123,10 @@ class FaultDice:
             threshold = config.rate_limit_rate
             if draw < threshold:
                 return Decision("rate_limit")
+            if draw < threshold + config.error_rate:  # where in the band picks the code
+                share = (draw - threshold) / config.error_rate
+                return Decision("error", ERROR_STATUSES[int(share * len(ERROR_STATUSES))])
             threshold += config.error_rate
-            if draw < threshold:
-                return Decision("error", self._rng.choice(ERROR_STATUSES))
             threshold += config.drop_rate
             if draw < threshold:
                 return Decision("drop")

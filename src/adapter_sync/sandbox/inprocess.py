@@ -26,15 +26,21 @@ from adapter_sync.sandbox.faults import FaultConfig
 from adapter_sync.sandbox.gate import DroppedConnection
 
 #: Base URL to use with the in-process transport (any host works; the path must be /v1).
-BASE_URL = "http://sandbox.local/v1"
+BASE_URL = "http://sandbox/v1"
 DEFAULT_DB = ".adapter-sync/sandbox.db"
 
 
 class SandboxTransport(httpx.ASGITransport):
-    """An ASGI transport on a sandbox app; ``.sandbox`` gives direct control (faults, state)."""
+    """An ASGI transport on a sandbox app; ``.sandbox`` gives direct control (faults, state).
 
-    def __init__(self, db_path: str | os.PathLike[str], faults: FaultConfig | None = None) -> None:
+    Closing it (``aclose``, e.g. when its AsyncClient closes) closes the SQLite store, unless
+    ``close_store=False`` (then call ``.sandbox.close()`` yourself).
+    """
+
+    def __init__(self, db_path: str | os.PathLike[str], faults: FaultConfig | None = None,
+                 *, close_store: bool = True) -> None:
         Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+        self.close_store = close_store
         self.app = create_app(db_path, faults=faults)
         self.sandbox: Sandbox = self.app.state.sandbox
         super().__init__(app=self.app, raise_app_exceptions=True)
@@ -48,7 +54,8 @@ class SandboxTransport(httpx.ASGITransport):
             ) from exc
 
     async def aclose(self) -> None:
-        self.sandbox.close()
+        if self.close_store:
+            self.sandbox.close()
 
 
 def transport(db_path: str | os.PathLike[str] = DEFAULT_DB, *,
