@@ -348,7 +348,6 @@ class AdapterClient:
         what = f"create {source_name!r}" if source_name else "create connector"
         response = await self._call(
             "POST", "/custom-connectors", what=what, safe=False, json=dict(body),
-            source_name=source_name,
         )
         return self._connector(response, what, unknown=True)
 
@@ -360,7 +359,7 @@ class AdapterClient:
                 else f"update connector {connector_id}")
         response = await self._call(
             "PATCH", f"/custom-connectors/{quote(str(connector_id), safe='')}", what=what,
-            safe=True, json=dict(body), source_name=source_name,
+            safe=True, json=dict(body),
         )
         return self._connector(response, what, unknown=False)
 
@@ -409,7 +408,7 @@ class AdapterClient:
         cls = OutcomeUnknown if unknown else ApiError
         return cls(self._redact(message), status=status, request_id=request_id)
 
-    def _refusal(self, response: httpx.Response, what: str, source_name: str | None) -> ApiError:
+    def _refusal(self, response: httpx.Response, what: str) -> ApiError:
         """The error for a non-retryable 4xx/5xx answer."""
         status = response.status_code
         code, message, details = _error_body(response)
@@ -441,7 +440,6 @@ class AdapterClient:
         safe: bool,
         params: Mapping[str, str] | None = None,
         json: Any = None,
-        source_name: str | None = None,
     ) -> httpx.Response:
         """Send with retries; return a 2xx response or raise ApiError / OutcomeUnknown.
 
@@ -500,14 +498,14 @@ class AdapterClient:
                     if not safe:
                         raise self._lost(what, failure) from None
                     if status not in RETRYABLE_5XX:
-                        raise self._refusal(response, what, source_name)
+                        raise self._refusal(response, what)
                 elif 300 <= status < 400:
                     where = response.headers.get("location", "?")
                     raise self._error(
                         f"{what}: unexpected redirect (HTTP {status}) to {where}; "
                         "check the API URL", response)
                 else:
-                    raise self._refusal(response, what, source_name)
+                    raise self._refusal(response, what)
             # A retryable failure: wait, unless attempts or the deadline are exhausted.
             if attempt >= policy.max_attempts:
                 raise self._exhausted(what, failure, attempt)
@@ -546,13 +544,12 @@ class AdapterClient:
             text += f"; giving up: {why}"
         return self._error(text, status=failure.status, request_id=failure.request_id)
 
-    def _lost(self, what: str, failure: _Failure) -> OutcomeUnknown:
+    def _lost(self, what: str, failure: _Failure) -> ApiError:
+        """An OutcomeUnknown: the write was sent and its answer lost."""
         text = (f"{what}: the answer was lost ({failure.summary}); "
                 "the write may or may not have happened")
-        error = self._error(text, status=failure.status, request_id=failure.request_id,
-                            unknown=True)
-        assert isinstance(error, OutcomeUnknown)
-        return error
+        return self._error(text, status=failure.status, request_id=failure.request_id,
+                           unknown=True)
 
 
 def _looks_like_connector(item: Any) -> bool:
