@@ -1,0 +1,97 @@
+"""`adapter-sync sandbox serve` as a user runs it: one URL line, answers, stops cleanly."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import SRC, SandboxProcess
+
+LINE = re.compile(
+    r"^Sandbox listening on (http://127\.0\.0\.1:(\d+)/v1)  "
+    r"\(use: --api-url \1, key: any pk_live_\.\.\. value\)$"
+)
+AUTH = {"Authorization": "Bearer pk_live_test"}
+
+
+def test_serve_prints_the_url_line_answers_and_stops_on_ctrl_c(
+        start_sandbox: Callable[..., SandboxProcess]) -> None:
+    server = start_sandbox()
+    match = LINE.match(server.line)
+    assert match, server.line
+    assert int(match.group(2)) > 0 and match.group(1) == server.url
+    response = httpx.get(f"{server.url}/custom-connectors", headers=AUTH)
+    assert response.status_code == 200 and response.json() == []
+    assert server.stop(signal.SIGINT) == 0
+    assert "Traceback" not in server.stderr and "Interrupted" not in server.stderr
+    assert server.stderr == ""
+
+
+def test_serve_stops_cleanly_on_sigterm(start_sandbox: Callable[..., SandboxProcess]) -> None:
+    server = start_sandbox()
+    assert server.stop(signal.SIGTERM) == 0
+    assert server.stderr == ""
+
+
+def test_only_one_line_is_printed(start_sandbox: Callable[..., SandboxProcess]) -> None:
+    server = start_sandbox()
+    httpx.get(f"{server.url}/custom-connectors", headers=AUTH)
+    server.process.send_signal(signal.SIGINT)
+    rest, _ = server.process.communicate(timeout=10)
+    assert rest == b""  # nothing after the URL line: no access log, no shutdown chatter
+    assert server.process.returncode == 0
+
+
+def test_fault_flags_reach_the_running_server(start_sandbox: Callable[..., SandboxProcess]) -> None:
+    server = start_sandbox(latency=0.01, error_rate=0.25, rate_limit_rate=0.125, drop_rate=0.5,
+                           seed=3)
+    faults = server.faults()
+    assert (faults["latency"], faults["error_rate"], faults["rate_limit_rate"],
+            faults["drop_rate"], faults["seed"]) == (0.01, 0.25, 0.125, 0.5, 3)
+
+
+def test_a_dropped_connection_is_not_logged_as_a_server_error(
+        start_sandbox: Callable[..., SandboxProcess]) -> None:
+    server = start_sandbox(drop_rate=1.0)
+    with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+        httpx.post(f"{server.url}/custom-connectors", headers=AUTH,
+                   json={"name": "A", "source_name": "a"})
+    assert [c["source_name"] for c in server.state()] == ["a"]
+    assert server.stop(signal.SIGINT) == 0
+    assert server.stderr == ""
+
+
+def test_the_db_folder_is_created(start_sandbox: Callable[..., SandboxProcess],
+                                  tmp_path: Path) -> None:
+    db = tmp_path / "deep" / "er" / "sandbox.db"
+    server = start_sandbox(db)
+    httpx.post(f"{server.url}/custom-connectors", headers=AUTH,
+               json={"name": "A", "source_name": "a"})
+    assert db.exists()
+
+
+def test_a_busy_port_is_one_line_of_error_and_exit_1(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))}
+        done = subprocess.run(
+            [sys.executable, "-m", "adapter_sync", "sandbox", "serve", "--port", str(port),
+             "--db", str(tmp_path / "sandbox.db")],
+            capture_output=True, text=True, env=env, timeout=30, stdin=subprocess.DEVNULL,
+        )
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
