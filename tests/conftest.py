@@ -189,11 +189,9 @@ class InProcessSandbox:
                                  **kwargs)
 
     def set_faults(self, **faults: Any) -> dict[str, Any]:
-        from adapter_sync.sandbox.faults import FaultConfig
+        from adapter_sync.sandbox import inprocess
 
-        config = FaultConfig.from_dict(faults)
-        self.sandbox.set_faults(config)
-        return config.to_dict()
+        return inprocess.set_faults(self.transport, **faults).to_dict()
 
     def faults(self) -> dict[str, Any]:
         return self.sandbox.faults.to_dict()

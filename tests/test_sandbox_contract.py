@@ -324,6 +324,10 @@ def test_read_only_key_lists_but_cannot_write(target: Target) -> None:
                                  {"name": "x"}, key=ro)):
         body = assert_error(response, 403, "insufficient_scopes")
         assert body["details"]["missing_scopes"] == ["connectors:write"]
+    ingest = target.call("POST", f"{COLLECTION}/{created['connector_id']}/ingest",
+                         {"items": [{"kind": "email"}]}, key=ro)
+    assert assert_error(ingest, 403, "insufficient_scopes")["details"]["missing_scopes"] == \
+        ["events:write"]
     assert target.handle.state() == [created]
 
 
@@ -528,3 +532,24 @@ def test_state_survives_a_restart(restartable: Callable[[], Target]) -> None:
     assert second.listing() == [created]
     assert len(second.listing(include_inactive=True)) == 2
     assert_error(second.call("POST", body={"name": "x", "source_name": "gone"}), 409, "conflict")
+
+
+@pytest.mark.parametrize("faults", [
+    {"error_rate": 1.5}, {"drop_rate": -0.1}, {"latency": "slow"}, {"seed": 1.5},
+    {"retry_after": 0.5}, {"requests_per_minute": 0}, {"error_shape": "xml"}, {"typo_rate": 1},
+    ["error_rate"],
+])
+def test_the_control_api_refuses_bad_fault_settings(reused_sandbox_server: SandboxProcess,
+                                                    faults: Any) -> None:
+    response = httpx.post(f"{reused_sandbox_server.root}/_sandbox/faults", json=faults)
+    assert_error(response, 422, "validation_error")
+    assert reused_sandbox_server.faults()["error_rate"] == 0.0
+
+
+def test_the_control_api_refuses_a_bad_seed(reused_sandbox_server: SandboxProcess) -> None:
+    root = reused_sandbox_server.root
+    response = httpx.post(f"{root}/_sandbox/seed", json={"connectors": [{"name": "x"}]})
+    assert_error(response, 422, "validation_error")
+    twice = [{"name": "A", "source_name": "a"}] * 2
+    assert_error(httpx.post(f"{root}/_sandbox/seed", json={"connectors": twice}), 409, "conflict")
+    assert reused_sandbox_server.state() == []
