@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 import re
 import string
+import tempfile
+from pathlib import Path
 
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapter_sync import importer
+from adapter_sync import config, importer
 from adapter_sync.errors import AdapterSyncError
 from adapter_sync.model import KINDS, Live, LiveConnector
 
@@ -26,6 +28,7 @@ NASTY = [
     "line\nbreak", "cr\rlf", "tab\there", "\x00nul", "\x07bell", "\x1b[31mred", "del\x7f",
     "\x85nel", "\u2028ls", "\u2029ps", "\ufeffbom", "zero\u200bwidth", "nbsp\u00a0",
     "héllo wörld", "日本語", "emoji 🎉", "back\\slash", "https://example.com/path?q=1&b=2",
+    "${HOME}", "${HOME:-x}", "$${literal}", "$$${x}", "${", "$", "cost $5", "${ADAPTER_API_KEY}",
 ]
 NORMAL = ["Acme CRM", "Support inbox (EU)", "sales", "team-a", "eu-west-1", "owner@example.com"]
 
@@ -50,17 +53,15 @@ def live_connectors(draw: st.DrawFn) -> Live:
 
 
 def read_back(text: str) -> dict[str, dict]:
-    """What a YAML 1.1 reader (pyyaml safe_load) makes of the output, normalised."""
-    doc = yaml.safe_load(text)
-    assert doc["version"] == 1
+    """What adapter-sync's own config loader makes of the output, as comparable values."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "connectors.yaml"
+        path.write_text(text, encoding="utf-8")
+        desired = config.load([str(path)])
     return {
-        source_name: {
-            "name": body["name"],
-            "kinds": frozenset(body.get("accepted_kinds") or ()),
-            "metadata": body.get("metadata") or {},
-            "active": body.get("active", True),
-        }
-        for source_name, body in doc["connectors"].items()
+        source_name: {"name": c.name, "kinds": c.accepted_kinds, "metadata": dict(c.metadata),
+                      "active": c.active}
+        for source_name, c in desired.connectors.items()
     }
 
 
@@ -115,13 +116,23 @@ def test_inactive_connectors_only_on_request_and_marked_inactive() -> None:
 
 
 def test_no_connectors_gives_a_valid_empty_config() -> None:
-    assert yaml.safe_load(importer.to_yaml(Live())) == {"version": 1, "connectors": {}}
+    text = importer.to_yaml(Live())
+    assert yaml.safe_load(text) == {"version": 1, "connectors": {}}
+    assert read_back(text) == {}
 
 
 @pytest.mark.parametrize("value", NASTY)
-def test_each_nasty_value_reads_back_as_the_same_string(value: str) -> None:
+def test_each_nasty_value_loads_back_as_the_same_string(value: str) -> None:
     live = Live.from_list([connector("c", name=value or "x", metadata={value or "k": value})])
     assert read_back(importer.to_yaml(live)) == expected(live, False)
+
+
+@pytest.mark.parametrize("value", [v for v in NASTY if "$" not in v])
+def test_a_generic_yaml_1_1_reader_sees_the_same_strings(value: str) -> None:
+    """Other tools (yq, linters, pyyaml scripts) must not misread the file either."""
+    live = Live.from_list([connector("c", name=value, metadata={value or "k": value})])
+    body = yaml.safe_load(importer.to_yaml(live))["connectors"]["c"]
+    assert body == {"name": value, "metadata": {value or "k": value}}
 
 
 def test_control_characters_are_escaped_not_written_raw() -> None:

@@ -75,6 +75,12 @@ def key(value: str) -> str:
     return value if _is_plain_safe(value, _PLAIN_KEY) else quote(value)
 
 
+def literal(value: str) -> str:
+    """A name or metadata value as YAML, ``${`` escaped as ``$${`` so that loading the file
+    (which interpolates ``${VAR}`` in these fields) gives back exactly ``value``."""
+    return scalar(value.replace("${", "$${"))
+
+
 def _mapping_entry(indent: str, name: str, value: str) -> list[str]:
     rendered = key(name)
     if len(rendered) > _MAX_SIMPLE_KEY:  # YAML limits implicit keys to 1024 characters
@@ -90,14 +96,14 @@ def _connector_lines(connector: LiveConnector) -> list[str]:
     lines = [f"  # connector_id: {_comment_id(connector.connector_id)}"]
     lines += _mapping_entry("  ", connector.source_name, "")
     lines[-1] = lines[-1].rstrip()
-    lines.append(f"    name: {scalar(connector.name)}")
+    lines.append(f"    name: {literal(connector.name)}")
     if connector.accepted_kinds:
         kinds = ", ".join(key(kind) for kind in sorted(connector.accepted_kinds))
         lines.append(f"    accepted_kinds: [{kinds}]")
     if connector.metadata:
         lines.append("    metadata:")
         for name in sorted(connector.metadata):
-            lines += _mapping_entry("      ", name, scalar(connector.metadata[name]))
+            lines += _mapping_entry("      ", name, literal(connector.metadata[name]))
     if not connector.is_active:
         lines.append("    active: false")
     return lines
