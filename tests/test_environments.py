@@ -60,7 +60,7 @@ def planned_metadata(tmp_path: Path, folder: str, env: dict[str, str]) -> dict[s
     return {
         action["source_name"]: action["changes"]["metadata"]["after"]
         for action in plan["actions"]
-        if action["kind"] == "create"
+        if action["action"] == "create"
     }
 
 
