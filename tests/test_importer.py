@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from adapter_sync import config, importer
 from adapter_sync.errors import AdapterSyncError
 from adapter_sync.model import KINDS, Live, LiveConnector
+from clirun import run_process
 
 # Values some YAML reader turns into something other than the string itself.
 NASTY = [
@@ -236,3 +237,32 @@ def test_write_split_refuses_a_source_name_that_is_no_safe_file_name(tmp_path) -
     with pytest.raises(AdapterSyncError, match="not a valid slug"):
         importer.write_split(live, str(tmp_path / "out"), include_inactive=False, force=False)
     assert not (tmp_path / "escape.yaml").exists()
+
+
+# --- the command, end to end on the in-process sandbox ---------------------------------------
+
+
+def test_import_then_plan_shows_no_changes(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    api = ["--api-url", f"sandbox:{tmp_path / 's.db'}"]
+    example = str(root / "examples" / "environments" / "prod")
+    env = {"PAGERDUTY_SERVICE_ID": "P1A2B3C"}
+    applied = run_process([*api, "apply", "--auto-approve", example], env=env)
+    assert applied.code == 0, applied.err
+
+    single = tmp_path / "adopted.yaml"
+    imported = run_process([*api, "import", "-o", str(single)])
+    assert imported.code == 0, imported.err
+    assert "# connector_id: " in single.read_text()
+    again = run_process([*api, "import", "-o", str(single)])
+    assert again.code == 1
+    assert "exists; use --force to overwrite" in again.err
+
+    split = tmp_path / "connectors"
+    assert run_process([*api, "import", "--split", str(split)]).code == 0
+    assert sorted(os.listdir(split)) == ["crm-events.yaml", "oncall-pages.yaml", "support-inbox.yaml"]
+
+    for adopted in (single, split):
+        plan = run_process([*api, "plan", "--detailed-exitcode", str(adopted)])
+        assert plan.code == 0, plan.out + plan.err
+        assert "No changes" in plan.out
