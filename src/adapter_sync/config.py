@@ -58,7 +58,7 @@ from adapter_sync.model import (
     Desired,
     DesiredConnector,
 )
-from adapter_sync.yamlload import Document, Plain, describe
+from adapter_sync.yamlload import REJECTED, Document, Plain, describe
 
 API_KEY_ENV = "ADAPTER_API_KEY"
 DEFAULT_FILE = "connectors.yaml"
@@ -183,7 +183,7 @@ def load(paths: Sequence[str] = ()) -> Desired:
         for path in files:
             doc, file_problems = yamlload.read(path, str(path))
             if doc is not None:
-                file_problems.extend(_check_file(doc, env, state))
+                file_problems.extend(_check_file(doc, env, state, read_ok=not file_problems))
             problems.extend(sorted(file_problems, key=_position))
     ignore: tuple[str, ...] = tuple(state.ignore.value) if state.ignore else ()
     if ignore:
@@ -209,7 +209,8 @@ def _position(problem: Problem) -> tuple[int, int]:
     return (loc.line, loc.col) if loc else (0, 0)
 
 
-def _check_file(doc: Document, env: Mapping[str, str], state: _State) -> list[Problem]:
+def _check_file(doc: Document, env: Mapping[str, str], state: _State,
+                read_ok: bool = True) -> list[Problem]:
     data = doc.data
     if not isinstance(data, dict):
         return [Problem(
@@ -241,7 +242,7 @@ def _check_file(doc: Document, env: Mapping[str, str], state: _State) -> list[Pr
             problems.append(Problem(
                 f"{name}: {_show(value)} conflicts with {name}: {_show(current.value)} at "
                 f"{current.location}; set it in one file, or identically in every file", here))
-    if not problems:
+    if read_ok and not problems:
         _build(doc, connectors, state, problems)
     return problems
 
@@ -379,20 +380,31 @@ def _schema_problems(doc: Document) -> list[Problem]:
     if isinstance(connectors, dict):
         shallow = {**data, "connectors": {}}
         if not root_validator.is_valid(shallow):
-            for error in root_validator.iter_errors(shallow):
-                problems.extend(_explain(doc, error, ()))
+            problems.extend(_explain_all(doc, root_validator.iter_errors(shallow), ()))
         for slug, body in connectors.items():
             if not SLUG_RE.match(slug):
                 problems.append(Problem(
                     f"connectors: invalid source_name '{slug}': {_SLUG_HELP}",
                     doc.key_location(("connectors", slug))))
             if not plainly_valid(body) and not connector_validator.is_valid(body):
-                for error in connector_validator.iter_errors(body):
-                    problems.extend(_explain(doc, error, ("connectors", slug)))
+                problems.extend(_explain_all(doc, connector_validator.iter_errors(body),
+                                             ("connectors", slug)))
     elif not root_validator.is_valid(data):
-        for error in root_validator.iter_errors(data):
-            problems.extend(_explain(doc, error, ()))
+        problems.extend(_explain_all(doc, root_validator.iter_errors(data), ()))
     return list(dict.fromkeys(problems))  # frozen dataclasses: drops exact repeats
+
+
+def _explain_all(doc: Document, errors: Any, prefix: Path_) -> list[Problem]:
+    """One problem per place: a wrong type hides the other complaints about the same value,
+    and values already reported by the reader (REJECTED) are not reported again."""
+    errors = [e for e in errors if e.instance is not REJECTED]
+    mistyped = {tuple(e.absolute_path) for e in errors if e.validator == "type"}
+    problems: list[Problem] = []
+    for error in errors:
+        if error.validator != "type" and tuple(error.absolute_path) in mistyped:
+            continue
+        problems.extend(_explain(doc, error, prefix))
+    return problems
 
 
 _CONNECTOR_KEYS = frozenset(("name", "accepted_kinds", "metadata", "active"))

@@ -92,6 +92,19 @@ class Plain:
         return hash((self.text, self.kind))
 
 
+class _Rejected:
+    """The value of a node already reported (a tag, an alias, too deep): later checks skip it
+    instead of reporting the same place twice."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "REJECTED"
+
+
+REJECTED: Any = _Rejected()
+
+
 def classify_plain(text: str) -> Any:
     """The value of an unquoted scalar (see the module docstring)."""
     if text in _NULLS:
@@ -345,7 +358,7 @@ class _Converter:
     def convert(self, node: yaml.Node, depth: int) -> Any:
         if self.seen is not None:
             if id(node) in self.seen:
-                return None  # an alias: already reported, never expanded
+                return REJECTED  # an alias: already reported, never expanded
             self.seen.add(id(node))
         tag = node.tag
         if type(node) is yaml.ScalarNode:
@@ -354,16 +367,15 @@ class _Converter:
             if tag == _STR:
                 return node.value
             self._problem(f"tags like {tag!r} are not allowed; quote the value instead", node)
-            return None
+            return REJECTED
         if depth >= MAX_DEPTH:
             self._problem(f"nesting is too deep (more than {MAX_DEPTH} levels)", node)
-            return None
-        if type(node) is yaml.MappingNode:
-            if tag != _MAP:
-                self._problem(f"tags like {tag!r} are not allowed", node)
-            return self._mapping(node, depth + 1)
-        if tag != _SEQ:
+            return REJECTED
+        if tag != (_MAP if type(node) is yaml.MappingNode else _SEQ):
             self._problem(f"tags like {tag!r} are not allowed", node)
+            return REJECTED
+        if type(node) is yaml.MappingNode:
+            return self._mapping(node, depth + 1)
         convert = self.convert
         return [convert(item, depth + 1) for item in node.value]
 

@@ -1,0 +1,45 @@
+"""The bad-input corpus: every file in tests/bad_configs must fail with exactly the problems
+its header announces, one ``# expect: LINE:COL: message substring`` line per problem."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from adapter_sync.config import load
+from adapter_sync.errors import ConfigError
+
+CORPUS = Path(__file__).parent / "bad_configs"
+FILES = sorted(CORPUS.glob("*.yaml"))
+_EXPECT = re.compile(rb"^# expect: (\d+):(\d+): (.+)$", re.M)
+
+
+def expectations(path: Path) -> list[tuple[int, int, str]]:
+    return [(int(line), int(col), text.decode("ascii"))
+            for line, col, text in _EXPECT.findall(path.read_bytes())]
+
+
+def test_the_corpus_is_large_and_every_file_announces_its_errors():
+    assert len(FILES) >= 50
+    for path in FILES:
+        assert expectations(path), f"{path.name} has no '# expect:' line"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_bad_config_fails_with_the_announced_problems(path: Path, monkeypatch):
+    monkeypatch.setenv("ADAPTER_API_KEY", "pk_live_corpus_key")
+    monkeypatch.delenv("ADAPTER_SYNC_TEST_UNSET", raising=False)
+    with pytest.raises(ConfigError) as caught:
+        load([str(path)])
+    problems = caught.value.problems
+    got = [f"{p.location.line}:{p.location.col}: {p.message}" if p.location else p.message
+           for p in problems]
+    expected = expectations(path)
+    assert len(problems) == len(expected), got
+    for problem, (line, col, text) in zip(problems, expected, strict=True):
+        assert problem.location is not None, got
+        assert problem.location.file == str(path)
+        assert (problem.location.line, problem.location.col) == (line, col), got
+        assert text in problem.message, got
