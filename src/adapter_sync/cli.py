@@ -243,7 +243,7 @@ def apply(settings: Settings, paths: Sequence[str], prune: bool, plan_file: str 
                                     progress=sys.stderr.isatty())
 
     outcome = asyncio.run(run())
-    click.echo(render_result(outcome, color=_use_color()), nl=False)
+    click.echo(_redact(render_result(outcome, color=_use_color())), nl=False)
     return 0 if outcome.ok else 1
 
 
