@@ -1,0 +1,137 @@
+"""The strict YAML reader: values, positions, and what it refuses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from adapter_sync.yamlload import MAX_BYTES, REJECTED, Plain, classify_plain, parse, read
+
+
+def ok(text: str):
+    doc, problems = parse(text.encode(), "f.yaml")
+    assert problems == [], [str(p) for p in problems]
+    assert doc is not None
+    return doc
+
+
+def messages(text: str | bytes) -> list[str]:
+    data = text.encode() if isinstance(text, str) else text
+    return [str(p) for p in parse(data, "f.yaml")[1]]
+
+
+@pytest.mark.parametrize("text", ['"0755"', "'1.10'", '"null"', '"yes"', "'on'", '"2024-01-01"',
+                                  '"3"', "|\n  yes\n", '!!str 0755'])
+def test_quoted_and_tagged_str_scalars_stay_strings(text):
+    assert isinstance(ok(f"k: {text}\n").data["k"], str)
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("Acme CRM", "Acme CRM"), ("acme-crm@v2", "acme-crm@v2"), ("", None), ("~", None),
+    ("null", None), ("NULL", None), ("true", True), ("False", False), ("1", 1), ("-12", -12),
+    ("tRUE", "tRUE"), ("yesterday", "yesterday"), ("1.2.3", "1.2.3"), ("v1", "v1"),
+])
+def test_plain_scalars(text, value):
+    assert classify_plain(text) == value
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("yes", "boolean"), ("No", "boolean"), ("ON", "boolean"), ("off", "boolean"),
+    ("y", "boolean"), ("N", "boolean"), ("0755", "number"), ("1.10", "number"),
+    ("1e3", "number"), ("0x1F", "number"), ("1_000", "number"), (".inf", "number"),
+    ("1:30", "number"), ("2024-01-31", "date"), ("2024-01-31 10:00:00", "date"),
+])
+def test_plain_scalars_that_tools_do_not_read_as_strings(text, kind):
+    assert classify_plain(text) == Plain(text, kind)
+
+
+@pytest.mark.parametrize("text", ["Acme", "acme-crm", "a b", "yes please", "1.2.3", "v2",
+                                  "tRUE", "null-ish", "2024-13", "x"])
+def test_what_we_read_as_a_string_pyyaml_reads_as_a_string_too(text):
+    assert isinstance(classify_plain(text), str)
+    assert isinstance(yaml.safe_load(f"k: {text}\n")["k"], str)
+
+
+def test_positions_of_keys_and_values():
+    doc = ok("connectors:\n  acme:\n    name: Acme\n    accepted_kinds: [email, page]\n")
+    assert (doc.key_location(("connectors", "acme")).line,
+            doc.key_location(("connectors", "acme")).col) == (2, 3)
+    value = doc.locate(("connectors", "acme", "name"))
+    assert (value.file, value.line, value.col) == ("f.yaml", 3, 11)
+    item = doc.locate(("connectors", "acme", "accepted_kinds", 1))
+    assert (item.line, item.col) == (4, 29)
+
+
+def test_duplicate_keys_at_any_depth_name_both_lines():
+    got = messages("a:\n  b:\n    c: 1\n    d: 2\n    c: 3\n")
+    assert got == ["f.yaml:5:5: duplicate key 'c' (first defined at line 3); remove one of them"]
+
+
+def test_bom_is_fine_and_positions_ignore_it():
+    doc, problems = parse(b"\xef\xbb\xbfconnectors:\n  acme: {name: A}\n", "f.yaml")
+    assert problems == [] and doc is not None
+    assert doc.key_location(("connectors",)).col == 1
+
+
+def test_not_utf8_points_at_the_bad_byte():
+    got = messages(b"a: ok\nb: caf\xe9\n")
+    assert len(got) == 1 and got[0].startswith("f.yaml:2:7: file is not valid UTF-8")
+
+
+def test_empty_and_comment_only_files():
+    assert messages("") == messages("# nothing\n\n") != []
+    assert "file is empty" in messages("")[0]
+
+
+def test_file_over_10_mb_is_refused_before_parsing(tmp_path: Path):
+    path = tmp_path / "big.yaml"
+    path.write_bytes(b"[" * (MAX_BYTES + 1))  # would be a syntax error if it were parsed
+    doc, problems = read(path, "big.yaml")
+    assert doc is None and len(problems) == 1
+    assert "too large" in problems[0].message and "10 MB" in problems[0].message
+
+
+def test_missing_file_is_one_problem(tmp_path: Path):
+    doc, problems = read(tmp_path / "nope.yaml", "nope.yaml")
+    assert doc is None and "cannot read file" in problems[0].message
+
+
+def test_billion_laughs_is_reported_and_never_expanded():
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, 9):
+        prev = chr(ord("a") + i - 1)
+        lines.append(f"{chr(ord('a') + i)}: &{chr(ord('a') + i)} [{','.join(['*' + prev] * 9)}]")
+    doc, problems = parse("\n".join(lines).encode(), "f.yaml")
+    assert doc is not None
+    assert doc.data["i"] == [REJECTED] * 9  # not 9**9 strings
+    assert sum("aliases" in p.message for p in problems) == 8 * 9
+    assert sum("anchors" in p.message for p in problems) == 9
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000, "- " * 100_000 + "x",
+                                  "[" * 100_000, "{a: " * 50_000])
+def test_very_deep_nesting_is_refused_without_crashing(text):
+    # libyaml's composer recurses on the C stack: 50,000 levels crashed the interpreter.
+    got = messages(text)
+    assert len(got) == 1
+    assert "nesting is too deep" in got[0] or "YAML syntax error" in got[0]
+
+
+def test_merge_keys_tags_and_complex_keys_are_refused():
+    got = messages("base: {a: b}\nx:\n  <<: {a: c}\np: !env HOME\nq: !!binary aGk=\n? [k]\n: v\n")
+    assert [g.split(": ", 1)[0] for g in got] == ["f.yaml:3:3", "f.yaml:4:4", "f.yaml:5:4",
+                                                  "f.yaml:6:3"]
+    assert "merge keys" in got[0] and "'!env'" in got[1] and "binary" in got[2]
+    assert "keys must be strings" in got[3]
+
+
+def test_syntax_error_has_a_position():
+    got = messages("a: [1, 2\nb: 3\n")
+    assert len(got) == 1 and got[0].startswith("f.yaml:2:") and "YAML syntax error" in got[0]
+
+
+def test_ampersands_and_stars_in_text_are_not_anchors():
+    doc = ok('name: R&D *team*\nglob: legacy-*\nq: "&x *y"\n')
+    assert doc.data == {"name": "R&D *team*", "glob": "legacy-*", "q": "&x *y"}
