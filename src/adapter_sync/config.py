@@ -315,7 +315,7 @@ def interpolate(text: str, env: Mapping[str, str]) -> tuple[str, list[str]]:
         if name == API_KEY_ENV:
             problems.append(f"${{{API_KEY_ENV}}} must not be used in config: the API key "
                             "would be sent as connector data")
-            return ""
+            return whole
         value = env.get(name)
         default = match.group("default")
         if default is not None and not value:

@@ -1,0 +1,256 @@
+"""config.load: discovery, defaults, settings across files, env vars, schema consistency."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from adapter_sync import model
+from adapter_sync.config import (
+    _validators,
+    discover,
+    interpolate,
+    load,
+    plainly_valid,
+    schema,
+    schema_path,
+)
+from adapter_sync.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "examples" / "connectors.yaml"
+KEY = "pk_live_s3cr3t_for_config_tests"
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch):
+    monkeypatch.setenv("ADAPTER_API_KEY", KEY)
+    for name in ("SUPPORT_REGION", "TEAM", "EMPTY", "UNSET_VAR"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems_of(paths) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load([str(p) for p in paths])
+    return [str(p) for p in caught.value.problems]
+
+
+def test_the_example_validates_with_defaults_applied():
+    desired = load([str(EXAMPLE)])
+    c = desired.connectors
+    assert list(c) == ["acme-crm", "support-inbox", "wiki", "everything-bus", "old-tracker"]
+    assert c["acme-crm"].accepted_kinds == {"email", "page"}
+    assert c["support-inbox"].accepted_kinds == {"email", "message"}  # from defaults
+    assert c["everything-bus"].accepted_kinds == frozenset()  # explicit []: all kinds, no default
+    assert c["support-inbox"].metadata == {"env": "production", "owner": "support-team"}
+    assert c["support-inbox"].name == "Support inbox (eu)"  # ${SUPPORT_REGION:-eu}
+    assert c["wiki"].metadata["enabled"] == "yes"
+    assert c["old-tracker"].active is False and c["wiki"].active is True
+    assert desired.ignore == ("legacy-*", "manual-import") and desired.prune is False
+    assert desired.files == (str(EXAMPLE),)
+    loc = c["acme-crm"].location
+    assert loc is not None and (loc.file, loc.col) == (str(EXAMPLE), 3)
+    assert EXAMPLE.read_text().splitlines()[loc.line - 1].strip() == "acme-crm:"
+
+
+def test_example_modeline_points_at_the_schema():
+    first = EXAMPLE.read_text().splitlines()[0]
+    assert first == "# yaml-language-server: $schema=../schemas/connectors.schema.json"
+    assert (EXAMPLE.parent / first.split("=", 1)[1]).resolve() == schema_path().resolve()
+
+
+def test_schema_agrees_with_the_model_constants():
+    definitions = schema()["definitions"]
+    assert definitions["source_name"]["pattern"] == model.SLUG_PATTERN
+    assert definitions["kind"]["enum"] == list(model.KINDS)
+    assert definitions["connector"]["properties"]["name"]["maxLength"] == model.NAME_MAX
+    assert definitions["metadata"]["maxProperties"] == model.METADATA_MAX_KEYS
+
+
+def test_schema_forbids_unknown_keys_everywhere():
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("type") == "object" or "object" in (node.get("type") or []):
+                assert "additionalProperties" in node, node.get("title")
+            for value in node.values():
+                walk(value)
+    walk(schema())
+    assert json.loads(schema_path().read_text())["$schema"].startswith("http://json-schema.org/draft-07")
+
+
+connector_values = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.text(max_size=3),
+    st.sampled_from(["email", "page", "issue", "x" * 256, ""]),
+    st.lists(st.sampled_from([*model.KINDS, "emial", 3]), max_size=4),
+    st.dictionaries(st.text(max_size=3), st.one_of(st.text(max_size=3), st.integers()),
+                    max_size=22),
+)
+connector_bodies = st.one_of(
+    st.dictionaries(st.sampled_from(["name", "accepted_kinds", "metadata", "active", "nme"]),
+                    connector_values, max_size=5),
+    st.none(), st.text(max_size=3), st.lists(st.integers(), max_size=2),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(connector_bodies)
+def test_fast_connector_check_agrees_with_the_schema(body):
+    _, connector_validator = _validators()
+    assert plainly_valid(body) == connector_validator.is_valid(body)
+
+
+def test_discover_folders_recursively_sorted_skipping_hidden(tmp_path: Path):
+    for name in ("b.yaml", "a/z.yml", "a/b.yaml", ".hidden/x.yaml", "notes.txt", "c.YAML.bak"):
+        write(tmp_path, name, "connectors: {}\n")
+    found = discover([str(tmp_path)])
+    assert [p.relative_to(tmp_path).as_posix() for p in found] == ["a/b.yaml", "a/z.yml",
+                                                                    "b.yaml"]
+
+
+def test_discover_dedupes_a_file_named_twice(tmp_path: Path):
+    f = write(tmp_path, "c.yaml", "connectors: {}\n")
+    assert discover([str(f), str(tmp_path)]) == [f]
+
+
+def test_missing_path_and_empty_folder_are_clear_errors(tmp_path: Path):
+    (tmp_path / "empty").mkdir()
+    got = problems_of([tmp_path / "nope.yaml", tmp_path / "empty"])
+    assert got == [f"{tmp_path / 'nope.yaml'}: no such file or folder",
+                   f"{tmp_path / 'empty'}: no *.yaml or *.yml files in this folder"]
+
+
+def test_default_paths(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match="neither ./connectors.yaml nor ./connectors/"):
+        load([])
+    write(tmp_path, "connectors/one.yaml", "connectors:\n  one: {name: One}\n")
+    assert load([]).files == (os.path.join("connectors", "one.yaml"),)
+    write(tmp_path, "connectors.yaml", "connectors:\n  top: {name: Top}\n")
+    desired = load([])
+    assert list(desired.connectors) == ["top"] and desired.files == ("connectors.yaml",)
+    assert desired.connectors["top"].location.file == "connectors.yaml"
+
+
+def test_settings_only_file_and_empty_connectors_are_fine(tmp_path: Path):
+    a = write(tmp_path, "a.yaml", "version: 1\nprune: true\nignore: [legacy-*]\n")
+    b = write(tmp_path, "b.yaml", "connectors:\n")
+    c = write(tmp_path, "c.yaml", "connectors:\n  acme: {name: Acme}\n")
+    desired = load([str(a), str(b), str(c)])
+    assert desired.prune is True and desired.ignore == ("legacy-*",)
+    assert list(desired.connectors) == ["acme"]
+
+
+def test_same_source_name_in_two_files_names_both_places(tmp_path: Path):
+    a = write(tmp_path, "a.yaml", "connectors:\n  acme: {name: A}\n")
+    b = write(tmp_path, "b.yaml", "# other team\nconnectors:\n  acme: {name: B}\n")
+    assert problems_of([a, b]) == [
+        f"{b}:3:3: connectors.acme: source_name 'acme' is already declared at {a}:2:3"]
+
+
+def test_conflicting_settings_name_both_files(tmp_path: Path):
+    a = write(tmp_path, "a.yaml", "prune: true\nignore: [x-*, y-*]\n")
+    b = write(tmp_path, "b.yaml", "ignore: [y-*, x-*]\nprune: true\n")  # same: fine
+    c = write(tmp_path, "c.yaml", "\nprune: false\nignore: [x-*]\n")
+    assert problems_of([a, b, c]) == [
+        f"{c}:2:1: prune: false conflicts with prune: true at {a}:1:1; set it in one file, "
+        "or identically in every file",
+        f'{c}:3:1: ignore: ["x-*"] conflicts with ignore: ["x-*", "y-*"] at {a}:2:1; set it '
+        "in one file, or identically in every file",
+    ]
+
+
+def test_all_problems_of_all_files_are_reported(tmp_path: Path):
+    a = write(tmp_path, "a.yaml", "connectors:\n  Bad: {name: x}\n  ok: {nme: y}\n")
+    b = write(tmp_path, "b.yaml", "connectors: [\n")
+    got = problems_of([a, b])
+    assert [g.split(": ")[0] for g in got] == [f"{a}:2:3", f"{a}:3:3", f"{a}:3:8", f"{b}:2:1"]
+
+
+def test_metadata_limit_counts_merged_defaults_at_the_connector(tmp_path: Path):
+    meta = "".join(f"    d{i}: v\n" for i in range(19))
+    f = write(tmp_path, "c.yaml", f"defaults:\n  metadata:\n{meta}connectors:\n"
+              "  fits: {name: A, metadata: {d0: own, extra: x}}\n"
+              "  over: {name: B, metadata: {e1: x, e2: z}}\n")
+    got = problems_of([f])
+    assert got == [f"{f}:24:3: connectors.over: metadata has 21 keys once defaults.metadata is "
+                   "merged; at most 20 are allowed"]
+
+
+def test_null_means_absent_for_optional_keys(tmp_path: Path):
+    f = write(tmp_path, "c.yaml", "version:\nprune: ~\nignore:\ndefaults:\n"
+              "connectors:\n  a:\n    name: A\n    accepted_kinds:\n    metadata: null\n"
+              "    active:\n")
+    c = load([str(f)]).connectors["a"]
+    assert (c.accepted_kinds, dict(c.metadata), c.active) == (frozenset(), {}, True)
+
+
+def test_interpolation_rules():
+    env = {"TEAM": "core", "EMPTY": ""}
+    assert interpolate("${TEAM}-x", env) == ("core-x", [])
+    assert interpolate("${UNSET_VAR:-fallback}", env) == ("fallback", [])
+    assert interpolate("${EMPTY:-fallback}", env) == ("fallback", [])
+    assert interpolate("${EMPTY}", env) == ("", [])
+    assert interpolate("cost $5, $${TEAM}", env) == ("cost $5, ${TEAM}", [])
+    text, problems = interpolate("${UNSET_VAR}", env)
+    assert text == "${UNSET_VAR}" and problems and "UNSET_VAR is not set" in problems[0]
+    assert "invalid ${...} reference" in interpolate("${TEAM", env)[1][0]
+
+
+def test_interpolation_in_names_and_metadata_but_not_keys(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("TEAM", "core")
+    f = write(tmp_path, "c.yaml", "defaults:\n  metadata: {team: '${TEAM}'}\nconnectors:\n"
+              "  a:\n    name: ${TEAM} app\n    metadata: {'${TEAM}': '$${literal}'}\n")
+    c = load([str(f)]).connectors["a"]
+    assert c.name == "core app"
+    assert dict(c.metadata) == {"team": "core", "${TEAM}": "${literal}"}
+
+
+def test_interpolated_value_is_checked_after_substitution(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("TEAM", "x" * 300)
+    f = write(tmp_path, "c.yaml", "connectors:\n  a:\n    name: ${TEAM}\n")
+    got = problems_of([f])
+    assert got == [f"{f}:3:11: connectors.a.name: is 300 characters long; 1-255 allowed"]
+
+
+def test_the_api_key_never_enters_config_nor_messages(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("TEAM", KEY)
+    f = write(tmp_path, "c.yaml", "connectors:\n  a:\n    name: ${ADAPTER_API_KEY}\n"
+              "    metadata:\n      token: ${TEAM}\n      pasted: " + KEY + "\n"
+              "      fallback: ${UNSET_VAR:-" + KEY + "}\n")
+    got = problems_of([f])
+    assert len(got) == 4
+    assert "${ADAPTER_API_KEY} must not be used in config" in got[0]
+    assert all("is the API key" in g for g in got[1:])
+    assert not any(KEY in g or KEY[8:] in g for g in got)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.one_of(
+    st.binary(max_size=200),
+    st.text(alphabet=st.sampled_from(list("ab-: \n\t[]{},'\"&*!<>#|%@`?~$1y0.\\é")), max_size=120),
+    st.lists(st.sampled_from(["connectors:", "  acme:", "    name: A", "    name: yes",
+                              "  - x", "metadata: {a: 1}", "version: 1", "&a x", "*a", "<<: {}",
+                              "prune: on", "ignore: [x]", "defaults:", "    accepted_kinds: [a]",
+                              "---", "!foo", "? x", "${X}", "\t"]), max_size=8)
+    .map("\n".join),
+))
+def test_fuzz_load_returns_or_raises_config_error(tmp_path_factory, data):
+    path = tmp_path_factory.mktemp("fuzz") / "f.yaml"
+    path.write_bytes(data if isinstance(data, bytes) else data.encode())
+    try:
+        load([str(path)])
+    except ConfigError as exc:
+        assert exc.problems
+        assert all(p.location is None or p.location.line >= 1 for p in exc.problems)
