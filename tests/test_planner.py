@@ -145,3 +145,12 @@ def test_safety_refuses_leaving_nothing_active():
     assert message and "no active connector" in message
     # ...unless something new becomes active in the same plan
     assert check_safety(plan(desired(want("new")), _actives(3), prune=True)) is None
+
+
+def test_duplicate_live_source_names_are_refused_not_guessed():
+    import pytest
+
+    from adapter_sync.errors import AdapterSyncError
+
+    with pytest.raises(AdapterSyncError, match=r"a \(id-1, id-2\)"):
+        Live.from_list([LiveConnector("id-1", "a", "A"), LiveConnector("id-2", "a", "A2")])

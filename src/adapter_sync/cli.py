@@ -187,7 +187,7 @@ def plan(settings: Settings, paths: Sequence[str], fmt: str, prune: bool, out: s
     if out:
         planfile.save(out, result, settings.api_url)
         click.echo(f"Plan saved to {out}; run 'adapter-sync apply --plan {out}' to apply it.",
-                   err=fmt == "json")
+                   err=fmt != "text")
     return 2 if detailed_exitcode and result.has_changes else 0
 
 
@@ -262,9 +262,9 @@ def import_(settings: Settings, output: str | None, split_dir: str | None,
 
     from adapter_sync import importer
 
-    live = asyncio.run(_fetch(settings))
     if output and split_dir:
         raise click.UsageError("--output and --split cannot be used together")
+    live = asyncio.run(_fetch(settings))
     if split_dir:
         written = importer.write_split(live, split_dir, include_inactive=include_inactive,
                                        force=force)

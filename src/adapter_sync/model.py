@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from adapter_sync.errors import Location
+from adapter_sync.errors import AdapterSyncError, Location
 
 #: Event kinds a connector may accept (adapter-api.md). An empty set means "all kinds".
 KINDS: tuple[str, ...] = ("email", "page", "message", "calendar", "issue", "custom")
@@ -108,7 +108,21 @@ class Live:
 
     @classmethod
     def from_list(cls, items: list[LiveConnector]) -> Live:
-        return cls({c.source_name: c for c in items})
+        """Key by source_name. Two live connectors with one source_name break the API's
+        uniqueness assumption: refuse rather than guess which one the config means."""
+        connectors = {c.source_name: c for c in items}
+        if len(connectors) != len(items):
+            seen: dict[str, list[str]] = {}
+            for c in items:
+                seen.setdefault(c.source_name, []).append(c.connector_id)
+            dupes = "; ".join(
+                f"{name} ({', '.join(ids)})" for name, ids in sorted(seen.items()) if len(ids) > 1
+            )
+            raise AdapterSyncError(
+                f"the API lists several connectors with one source_name: {dupes}; adapter-sync "
+                "assumes source_name is unique and will not guess which one the config means"
+            )
+        return cls(connectors)
 
 
 @dataclass(frozen=True)
