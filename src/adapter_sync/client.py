@@ -43,6 +43,9 @@ SANDBOX_BASE_URL = "http://sandbox/v1"
 USER_AGENT = f"adapter-sync/{__version__}"
 MAX_CONNECTIONS = 64
 EXCERPT_CHARS = 100
+#: A response body larger than this is refused, never read whole (a list of ~100,000
+#: connectors stays well under it; a hostile or broken server must not exhaust memory).
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 log = logging.getLogger("adapter_sync.client")
 
@@ -211,6 +214,14 @@ def _network_summary(exc: Exception) -> str:
     detail = " ".join(str(exc).split())[:EXCERPT_CHARS]
     name = type(exc).__name__
     return f"{name}: {detail}" if detail else name
+
+
+class _TooLarge(Exception):
+    """A response body over MAX_RESPONSE_BYTES (declared, or counted while reading)."""
+
+    def __init__(self, status: int, declared: int | None) -> None:
+        super().__init__(status, declared)
+        self.status, self.declared = status, declared
 
 
 def _error_body(response: httpx.Response) -> tuple[str | None, str, Any]:
@@ -460,9 +471,25 @@ class AdapterClient:
             timeout = httpx.Timeout(min(self._timeout, remaining), pool=None)
             started = self._clock()
             try:
-                response = await self._http.request(
-                    method, url, params=params, json=json, timeout=timeout
+                # The whole exchange (connect, headers, body) is bounded by the deadline, not
+                # only each read: a server dripping one byte per second must not hold us.
+                response = await asyncio.wait_for(
+                    self._send(method, url, params=params, json=json, timeout=timeout),
+                    remaining,
                 )
+            except _TooLarge as exc:
+                size = f"{exc.declared} bytes declared" if exc.declared else "not read whole"
+                raise self._error(
+                    f"{what}: the response is too large (over "
+                    f"{MAX_RESPONSE_BYTES // (1024 * 1024)} MiB, {size}; HTTP {exc.status})",
+                    status=exc.status, unknown=not safe) from None
+            except asyncio.TimeoutError:
+                # Sent (maybe), answer not complete in time: the server may have acted on it.
+                failure = _Failure("timed out (no complete answer before the deadline)")
+                log.debug("%s %s -> deadline passed (attempt %d/%d)", method, shown,
+                          attempt, policy.max_attempts)
+                if not safe:
+                    raise self._lost(what, failure) from None
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # Nothing reached the server: safe to retry for every method.
                 failure = _Failure(
@@ -519,6 +546,32 @@ class AdapterClient:
                     f"the next wait ({wait:.1f}s) would pass the {policy.deadline:g}s deadline")
             log.debug("%s %s: %s; retrying in %.2fs", method, shown, failure.summary, wait)
             await self._sleep(wait)
+
+    async def _send(self, method: str, url: str, *, params: Mapping[str, str] | None,
+                    json: Any, timeout: httpx.Timeout) -> httpx.Response:
+        """One request; the body is read in full but never past MAX_RESPONSE_BYTES."""
+        request = self._http.build_request(method, url, params=params, json=json,
+                                           timeout=timeout)
+        response = await self._http.send(request, stream=True)
+        try:
+            declared = response.headers.get("content-length", "").strip()
+            if declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
+                raise _TooLarge(response.status_code, int(declared))
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():  # decoded: a gzip bomb is counted too
+                size += len(chunk)
+                if size > MAX_RESPONSE_BYTES:
+                    raise _TooLarge(response.status_code, None)
+                chunks.append(chunk)
+        finally:
+            await response.aclose()
+        # The decoded body, so the headers that described the encoded one are dropped.
+        headers = [(k, v) for k, v in response.headers.multi_items()
+                   if k.lower() not in ("content-encoding", "content-length",
+                                        "transfer-encoding")]
+        return httpx.Response(response.status_code, headers=headers, content=b"".join(chunks),
+                              request=request, extensions=response.extensions)
 
     async def _wait_turn(self, deadline_at: float, what: str, attempt: int,
                          failure: _Failure | None) -> None:
