@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from adapter_sync.config import load
 from adapter_sync.errors import ConfigError
@@ -43,3 +44,23 @@ def test_bad_config_fails_with_the_announced_problems(path: Path, monkeypatch):
         assert problem.location.file == str(path)
         assert (problem.location.line, problem.location.col) == (line, col), got
         assert text in problem.message, got
+
+
+def test_pure_python_pyyaml_gives_the_same_problems(monkeypatch):
+    """Without libyaml the reader falls back to PyYAML's Python composer: same problems."""
+    from adapter_sync import yamlload
+
+    monkeypatch.setenv("ADAPTER_API_KEY", "pk_live_corpus_key")
+    monkeypatch.delenv("ADAPTER_SYNC_TEST_UNSET", raising=False)
+    monkeypatch.setattr(yamlload, "_Composer", yamlload._PyComposer)
+    monkeypatch.setattr(yamlload, "_EventLoader", yaml.SafeLoader)
+    differ = []
+    for path in FILES:
+        with pytest.raises(ConfigError) as caught:
+            load([str(path)])
+        got = [(p.location.line, p.location.col) for p in caught.value.problems if p.location]
+        if got != [(line, col) for line, col, _ in expectations(path)]:
+            differ.append((path.stem, got))
+    # The two libraries word and place a few syntax errors differently; nothing else differs.
+    assert {name for name, _ in differ} <= {"syntax_unclosed_flow", "syntax_bad_indent",
+                                            "syntax_tab_indent", "syntax_control_char"}, differ

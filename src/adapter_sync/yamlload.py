@@ -29,6 +29,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.composer import Composer
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.scanner import Scanner
 
 from adapter_sync.errors import Location, Problem
 
@@ -126,9 +130,9 @@ def classify_plain(text: str) -> Any:
     return text
 
 
-class _Composer(yaml._yaml.CParser):  # type: ignore[name-defined,misc]
-    """libyaml's composer with PyYAML's (Python, slow) resolver replaced: plain scalars get
-    the placeholder tag ``?`` and are classified once, by :func:`classify_plain`."""
+class _PlainResolver:
+    """PyYAML's resolver (Python, slow) replaced: plain scalars get the placeholder tag ``?``
+    and are classified once, by :func:`classify_plain`; quoted scalars are strings."""
 
     def descend_resolver(self, parent: Any, index: Any) -> None:
         pass
@@ -140,6 +144,32 @@ class _Composer(yaml._yaml.CParser):  # type: ignore[name-defined,misc]
         if kind is yaml.ScalarNode:
             return _IMPLICIT if implicit[0] else _STR
         return _MAP if kind is yaml.MappingNode else _SEQ
+
+
+class _PyComposer(_PlainResolver, Reader, Scanner, Parser, Composer):
+    """The pure-Python composer, for a PyYAML built without libyaml (slower, same results)."""
+
+    def __init__(self, stream: bytes) -> None:
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        Composer.__init__(self)
+
+    def dispose(self) -> None:
+        self.state = None  # type: ignore[assignment]
+
+
+_Composer: Any = _PyComposer
+_EventLoader: Any = yaml.SafeLoader
+try:  # libyaml's composer when PyYAML was built with it
+    from yaml._yaml import CParser
+
+    class _CComposer(_PlainResolver, CParser):  # type: ignore[misc]
+        pass
+
+    _Composer, _EventLoader = _CComposer, yaml.CSafeLoader
+except ImportError:  # pragma: no cover
+    pass
 
 
 @contextmanager
@@ -291,7 +321,7 @@ def _scan_events(data: bytes, display: str, problems: list[Problem]) -> tuple[bo
     depth = 0
     aliased = False
     try:
-        for event in yaml.parse(data, Loader=yaml.CSafeLoader):
+        for event in yaml.parse(data, Loader=_EventLoader):
             anchor = getattr(event, "anchor", None)
             if isinstance(event, yaml.AliasEvent):
                 aliased = True
