@@ -1,0 +1,124 @@
+"""Plan at scale: N declared connectors in one YAML file, N live in the sandbox over TCP.
+
+Measures the real command ``python -m adapter_sync --api-url URL plan FILE`` (a subprocess:
+wall time from spawn to exit, peak RSS from ``wait4``) against a floor measured in the same
+run, also as a subprocess so interpreter start-up is on both sides: a ``python -c`` script that
+imports httpx and yaml, GETs the list once, parses the JSON and ``yaml.load``s the same file
+with ``CSafeLoader`` (no validation, no positions, no plan, no output). Median of ``--repeat``
+runs each, interleaved. Targets: ratio <= 1.5, peak RSS <= 200 MiB.
+
+    PYTHONPATH=src python benchmarks/plan_scale.py                # 10,000 connectors, 1% drift
+    PYTHONPATH=src python benchmarks/plan_scale.py --size 200 --repeat 1
+    PYTHONPATH=src python benchmarks/plan_scale.py --profile      # + cProfile of one plan
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import _common as c
+
+FLOOR = """\
+import json, sys
+import httpx, yaml
+url, key, path = sys.argv[1:]
+r = httpx.get(url + "/custom-connectors", params={"include_inactive": "true"},
+              headers={"Authorization": "Bearer " + key}, timeout=120)
+r.raise_for_status()
+live = json.loads(r.content)
+with open(path, encoding="utf-8") as f:
+    doc = yaml.load(f, Loader=yaml.CSafeLoader)
+print(len(live), len(doc["connectors"]))
+"""
+#: The same floor with the garbage collector off while loading (adapter-sync's own reader
+#: pauses it): a stricter floor, printed as a second row.
+FLOOR_NO_GC = FLOOR.replace("import json, sys", "import gc, json, sys\ngc.disable()")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", type=int, default=10_000, help="connectors (default 10000)")
+    parser.add_argument("--drift", type=float, default=0.01, help="share drifted (default 0.01)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each (median; default 3)")
+    parser.add_argument("--profile", action="store_true",
+                        help="also run one plan under cProfile and print the top functions")
+    args = parser.parse_args(argv)
+
+    c.header(f"plan at scale: {args.size} declared, {args.size} live, {args.drift:.0%} drifted",
+             ["both sides are subprocesses (interpreter start-up included on both sides); "
+              "the sandbox serves over TCP on 127.0.0.1 from another process on the same machine"])
+    with tempfile.TemporaryDirectory(prefix="bench-plan-") as tmp:
+        tmpdir = Path(tmp)
+        config = c.write_yaml(tmpdir / "connectors.yaml", args.size)
+        config_mb = config.stat().st_size / 2**20
+        items, drifted = c.live_seed(args.size, args.drift)
+        with c.Sandbox(tmpdir / "sandbox.db") as sandbox:
+            c.seed_in_chunks(sandbox, items)
+            plan_cmd = c.cli("--api-url", sandbox.url, "plan", str(config))
+            floor_cmd = [sys.executable, "-c", FLOOR, sandbox.url, c.API_KEY, str(config)]
+            c.run(floor_cmd)  # warm the OS page cache and the server once, unmeasured
+            strict_cmd = [sys.executable, "-c", FLOOR_NO_GC, sandbox.url, c.API_KEY, str(config)]
+            plans, floors, stricts = [], [], []
+            for _ in range(args.repeat):
+                floors.append(c.run(floor_cmd))
+                stricts.append(c.run(strict_cmd))
+                plans.append(c.run(plan_cmd))
+            last = plans[-1].stdout
+            if f"{drifted} to update" not in last and "update" not in last:
+                print(f"warning: the plan did not show the {drifted} expected updates",
+                      file=sys.stderr)
+            if args.profile:
+                _profile(plan_cmd, tmpdir)
+
+    plan_wall = c.median([r.wall for r in plans])
+    floor_wall = c.median([r.wall for r in floors])
+    strict_wall = c.median([r.wall for r in stricts])
+    plan_rss = max(r.rss_mb for r in plans)
+    floor_rss = max(r.rss_mb for r in floors)
+    strict_rss = max(r.rss_mb for r in stricts)
+    rows = [
+        ["floor (GET + json + CSafeLoader)", floor_wall, f"{floor_rss:.1f}", "1.00",
+         " ".join(f"{r.wall:.3f}" for r in floors)],
+        ["floor, GC off while loading", strict_wall, f"{strict_rss:.1f}",
+         f"{strict_wall / floor_wall:.2f}", " ".join(f"{r.wall:.3f}" for r in stricts)],
+        ["adapter-sync plan", plan_wall, f"{plan_rss:.1f}", f"{plan_wall / floor_wall:.2f}",
+         " ".join(f"{r.wall:.3f}" for r in plans)],
+    ]
+    print(f"config file: {config_mb:.2f} MiB; live list: {args.size} objects\n")
+    table(args, rows, drifted, plan_wall / floor_wall, plan_wall / strict_wall, plan_rss)
+    return 0
+
+
+def table(args, rows, drifted, ratio, strict_ratio, rss) -> None:
+    c.table(
+        f"plan, {args.size} connectors ({drifted} drifted), median of {args.repeat}",
+        ["command", "wall s (median)", "peak RSS MiB (max)", "ratio to floor", "runs s"],
+        rows,
+    )
+    c.table(
+        "targets",
+        ["measure", "value", "target", "met"],
+        [
+            ["wall ratio plan / floor", f"{ratio:.2f}", "<= 1.5", "yes" if ratio <= 1.5 else "no"],
+            ["wall ratio plan / floor with GC off", f"{strict_ratio:.2f}", "(stricter)",
+             "yes" if strict_ratio <= 1.5 else "no"],
+            ["plan peak RSS MiB", f"{rss:.1f}", "<= 200", "yes" if rss <= 200 else "no"],
+        ],
+    )
+
+
+def _profile(cmd: list[str], tmpdir: Path) -> None:
+    import pstats
+
+    out = tmpdir / "plan.prof"
+    c.run([cmd[0], "-m", "cProfile", "-o", str(out), *cmd[1:]])
+    print("### cProfile of one plan (top 25 by cumulative time)")
+    stats = pstats.Stats(str(out), stream=sys.stdout)
+    stats.sort_stats("cumulative").print_stats(25)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
