@@ -72,7 +72,8 @@ def test_fault_injected_apply_of_200_converges_without_duplicates(start_sandbox,
                                                "metadata": {"n": str(i)}} for i in range(200)})
     applied = run_process(
         ["--max-attempts", "20", "apply", "--auto-approve", "--concurrency", "8", cfg], env)
-    assert applied.code == 0, applied.err[-2000:]
+    failed = [line for line in applied.out.splitlines() if "fail" in line]
+    assert applied.code == 0, (failed, applied.err[-2000:])
     assert "200 done" in applied.out
     state = _assert_no_duplicates(server)
     assert len(state) == 200

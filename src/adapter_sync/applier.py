@@ -20,7 +20,7 @@ from adapter_sync.errors import AdapterSyncError, ApiError, OutcomeUnknown
 from adapter_sync.model import Action, LiveConnector, Outcome, Plan, Result
 
 #: How many times a create may come back "outcome unknown" before we give up on it.
-MAX_CREATE_ROUNDS = 6
+MAX_CREATE_ROUNDS = 10
 
 
 class Client(Protocol):
