@@ -141,3 +141,33 @@ def test_bad_key_and_network_down_are_one_line(sandbox_server, tmp_path):
                        {**_env(sandbox_server), "ADAPTER_API_URL": "http://127.0.0.1:9/v1"})
     assert down.code == 1 and "Traceback" not in down.err
     assert len(down.err.strip().splitlines()) == 1
+
+
+def test_ctrl_c_finishes_in_flight_calls_and_reports(start_sandbox, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from clirun import SRC
+
+    server = start_sandbox(latency=0.2)
+    env = {**os.environ, **_env(server), "PYTHONPATH": SRC}
+    cfg = _config(tmp_path, {f"c{i:02d}": {"name": f"C{i}"} for i in range(40)})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "adapter_sync", "apply", "--auto-approve", cfg], env=env,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while len(server.state()) < 4 and time.monotonic() < deadline:  # mid-apply
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, err
+    assert "Apply interrupted" in out and "Traceback" not in err
+    created = len(server.state())
+    assert 4 <= created < 40
+    assert f"{created} done" in out  # every call in flight was waited for and reported
+    server.set_faults()
+    assert run_process(["apply", "--auto-approve", cfg], _env(server)).code == 0
+    assert len(_assert_no_duplicates(server)) == 40
