@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import socketserver
@@ -182,6 +183,10 @@ CASES: dict[str, tuple[Handler, str]] = {
     "missing-fields": (_answer(json.dumps([{"connector_id": "c1", "name": "A"}]).encode()),
                        "unexpected item"),
     "empty-200": (_answer(b""), "malformed JSON"),
+    "control-chars-in-error": (_answer(json.dumps({
+        "error": "bad_request",
+        "message": "\x1b[2J\x1b]0;owned\x07first\nsecond\r::error::injected\u202e",
+    }).encode(), status="400 Bad Request"), "HTTP 400"),
 }
 
 
@@ -200,6 +205,8 @@ def test_plan_against_a_hostile_server_fails_cleanly(case: str, tmp_path: Path) 
     assert expected in lines[0], lines[0]
     assert "list connectors" in lines[0]
     assert "Traceback" not in err and out == ""
+    assert not re.search("[\x00-\x1f\x7f-\x9f\u202a-\u202e]", lines[0]), \
+        f"a control character reached the terminal: {lines[0]!r}"
     assert KEY not in err
     assert elapsed < DEADLINE + 10, f"took {elapsed:.1f}s for a {DEADLINE}s deadline"
     assert rss < RSS_BOUND_MIB, f"peak RSS {rss} MiB: the response was read without a limit"

@@ -36,6 +36,14 @@ def _echo_err(message: str) -> None:
     click.echo(_redact(message), err=True)
 
 
+def _one_line(text: str) -> str:
+    """``text`` with control characters escaped: a message quoting a config key or a server's
+    answer stays on one line and cannot drive the terminal (or start a ``::`` CI command)."""
+    from adapter_sync.render import clean
+
+    return clean(text)
+
+
 def _github_annotations(error: ConfigError) -> None:
     if os.environ.get("GITHUB_ACTIONS") != "true":
         return
@@ -325,7 +333,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ConfigError as exc:
         _github_annotations(exc)
         for problem in exc.problems:
-            _echo_err(str(problem))
+            _echo_err(_one_line(str(problem)))
         n = len(exc.problems)
         _echo_err(f"{n} error{'s' * (n != 1)} found.")
         code = 1
@@ -334,13 +342,14 @@ def main(argv: Sequence[str] | None = None) -> None:
             import traceback
 
             _echo_err("".join(traceback.format_exception(exc)))
-        _echo_err(f"Error: {exc}")
+        _echo_err(f"Error: {_one_line(str(exc))}")
         code = 1
     except Exception as exc:  # a bug: one line unless --debug
         if _state["debug"]:
             import traceback
 
             _echo_err("".join(traceback.format_exception(exc)))
-        _echo_err(f"Error: unexpected {type(exc).__name__}: {exc} (run with --debug for details)")
+        _echo_err(f"Error: unexpected {type(exc).__name__}: {_one_line(str(exc))} "
+                  "(run with --debug for details)")
         code = 1
     sys.exit(code if isinstance(code, int) else 0)
