@@ -17,6 +17,7 @@ from adapter_sync.config import (
     interpolate,
     load,
     plainly_valid,
+    plainly_valid_root,
     schema,
     schema_path,
 )
@@ -109,6 +110,42 @@ connector_bodies = st.one_of(
 def test_fast_connector_check_agrees_with_the_schema(body):
     _, connector_validator = _validators()
     assert plainly_valid(body) == connector_validator.is_valid(body)
+
+
+root_documents = st.fixed_dictionaries({}, optional={
+    "version": st.sampled_from([1, 2, None, "1", True, 1.0]),
+    "prune": st.sampled_from([True, False, None, "yes", 0]),
+    "ignore": st.one_of(st.none(), st.text(max_size=2),
+                        st.lists(st.one_of(st.text(max_size=3), st.integers()), max_size=3)),
+    "defaults": st.one_of(st.none(), st.integers(), st.dictionaries(
+        st.sampled_from(["accepted_kinds", "metadata", "name", "active"]), connector_values,
+        max_size=3)),
+    "connectors": st.sampled_from([{}, None, [], "x"]),
+    "extra": st.integers(),
+})
+
+
+@settings(max_examples=300, deadline=None)
+@given(root_documents)
+def test_fast_root_check_never_accepts_what_the_schema_refuses(doc):
+    root_validator, _ = _validators()
+    if plainly_valid_root(doc):
+        assert root_validator.is_valid(doc)
+
+
+def test_a_valid_config_does_not_import_jsonschema(tmp_path: Path):
+    import subprocess
+    import sys
+
+    f = write(tmp_path, "c.yaml", "version: 1\nprune: false\nignore: [old-*]\n"
+              "defaults: {accepted_kinds: [email], metadata: {env: prod}}\n"
+              "connectors:\n  a: {name: A, metadata: {team: x}}\n")
+    code = ("import sys; from adapter_sync.config import load; load([sys.argv[1]]); "
+            "print('jsonschema' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, str(f)], capture_output=True, text=True,
+                         check=True, env={**__import__("os").environ,
+                                          "PYTHONPATH": str(Path(__file__).parents[1] / "src")})
+    assert out.stdout.strip() == "False"
 
 
 def test_discover_folders_recursively_sorted_skipping_hidden(tmp_path: Path):

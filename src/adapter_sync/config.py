@@ -373,24 +373,27 @@ def _interpolate_value(doc: Document, path: Path_, mapping: dict[str, Any], name
 # --- schema errors → located problems --------------------------------------------------------
 
 def _schema_problems(doc: Document) -> list[Problem]:
-    root_validator, connector_validator = _validators()
+    """jsonschema only runs (and is only imported) where the fast checks say no: a valid
+    config never pays for it."""
     data = doc.data
     problems: list[Problem] = []
     connectors = data.get("connectors")
     if isinstance(connectors, dict):
         shallow = {**data, "connectors": {}}
-        if not root_validator.is_valid(shallow):
+        if not plainly_valid_root(shallow):
+            root_validator = _validators()[0]
             problems.extend(_explain_all(doc, root_validator.iter_errors(shallow), ()))
         for slug, body in connectors.items():
             if not SLUG_RE.match(slug):
                 problems.append(Problem(
                     f"connectors: invalid source_name '{slug}': {_SLUG_HELP}",
                     doc.key_location(("connectors", slug))))
-            if not plainly_valid(body) and not connector_validator.is_valid(body):
+            if not plainly_valid(body):
+                connector_validator = _validators()[1]
                 problems.extend(_explain_all(doc, connector_validator.iter_errors(body),
                                              ("connectors", slug)))
-    elif not root_validator.is_valid(data):
-        problems.extend(_explain_all(doc, root_validator.iter_errors(data), ()))
+    else:
+        problems.extend(_explain_all(doc, _validators()[0].iter_errors(data), ()))
     return list(dict.fromkeys(problems))  # frozen dataclasses: drops exact repeats
 
 
@@ -436,6 +439,35 @@ def plainly_valid(body: Any) -> bool:
         return False
     active = body.get("active")
     return active is None or type(active) is bool
+
+
+_ROOT_KEYS = frozenset(("version", "prune", "ignore", "defaults", "connectors"))
+_DEFAULTS_KEYS = frozenset(("accepted_kinds", "metadata"))
+
+
+def plainly_valid_root(data: Any) -> bool:
+    """The top level of the schema, hand-written and conservative: True only where the schema
+    surely accepts the document (connectors are checked one by one with plainly_valid)."""
+    if type(data) is not dict or not data.keys() <= _ROOT_KEYS:
+        return False
+    version, prune, ignore = data.get("version"), data.get("prune"), data.get("ignore")
+    if not (version is None or (type(version) is int and version == 1)):
+        return False
+    if not (prune is None or type(prune) is bool):
+        return False
+    if ignore is not None and (
+        type(ignore) is not list or not all(type(g) is str and g for g in ignore)
+    ):
+        return False
+    defaults = data.get("defaults")
+    if defaults is not None and (
+        type(defaults) is not dict
+        or not defaults.keys() <= _DEFAULTS_KEYS
+        or not plainly_valid({"name": "defaults", **defaults})  # same kinds/metadata rules
+    ):
+        return False
+    connectors = data.get("connectors")
+    return connectors is None or type(connectors) is dict
 
 
 _TYPE_NAMES = {
