@@ -599,3 +599,19 @@ def test_an_unpaced_call_never_sleeps_on_the_real_clock() -> None:
 
     run(calls, client)
     assert slept == [] and len(script.requests) == 20
+
+
+def test_tls_verification_is_on_for_https():
+    import ssl
+
+    from adapter_sync.client import make_client
+
+    client = make_client("https://api.adapter.com/v1", "pk_live_x")
+    try:
+        pool = client._http._transport._pool
+        assert pool._ssl_context.verify_mode == ssl.CERT_REQUIRED
+        assert pool._ssl_context.check_hostname
+    finally:
+        import asyncio
+
+        asyncio.run(client.aclose())

@@ -303,6 +303,10 @@ class AdapterClient:
                                 max_keepalive_connections=MAX_CONNECTIONS),
             transport=transport,
             follow_redirects=False,
+            # TLS verification is always on for https. A plain-http base URL (allowed only to
+            # loopback) never negotiates TLS, and redirects are not followed, so it skips
+            # loading the CA bundle (~0.15 s at start-up).
+            verify=split.scheme == "https",
         )
 
     # -- lifecycle
