@@ -27,7 +27,7 @@ def test_action_yml_is_a_composite_action_with_the_documented_interface() -> Non
     assert inputs["api-url"]["default"] == "https://api.adapter.com/v1"
     for optional in ("api-key", "version", "install-from", "python-version"):
         assert inputs[optional]["required"] is False
-    assert set(action["outputs"]) >= {"has_changes", "markdown", "markdown-file", "plan-file"}
+    assert set(action["outputs"]) >= {"has_changes", "markdown", "markdown-file"}
     assert action["outputs"]["has_changes"]["value"] == "${{ steps.run.outputs.has_changes }}"
 
     steps = action["runs"]["steps"]
