@@ -47,3 +47,17 @@ def run_process(args: Sequence[str], env: Mapping[str, str] | None = None,
         capture_output=True, text=True, timeout=timeout, input=input or "",
     )
     return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+def env_with_cli_on_path(tmp_path: Path) -> dict[str, str]:
+    """The environment with an ``adapter-sync`` command on PATH (as the console script installs
+    it) that runs this source tree."""
+    import shlex
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    shim = bin_dir / "adapter-sync"
+    shim.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m adapter_sync "$@"\n')
+    shim.chmod(0o755)
+    return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PYTHONPATH": os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")]))}

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from clirun import env_with_cli_on_path
 
 ROOT = Path(__file__).resolve().parents[1]
 BASH = shutil.which("bash") or "bash"
@@ -17,15 +17,8 @@ BASH = shutil.which("bash") or "bash"
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    """An `adapter-sync` command on PATH (as the console script installs it) running this source."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    shim = bin_dir / "adapter-sync"
-    shim.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m adapter_sync "$@"\n')
-    shim.chmod(0o755)
-    src = str(ROOT / "src")
-    return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-            "PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))}
+    """An `adapter-sync` command on PATH running this source."""
+    return env_with_cli_on_path(tmp_path)
 
 
 @pytest.mark.parametrize(("shell", "marker"), [

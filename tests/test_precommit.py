@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+
+from clirun import env_with_cli_on_path
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD = "version: 1\nconnectors:\n  crm:\n    name: Acme CRM\n    accepted_kinds: [email]\n"
@@ -35,15 +35,8 @@ def test_hook_definition(hook: dict) -> None:
 
 @pytest.fixture
 def entry_env(tmp_path: Path) -> dict[str, str]:
-    """PATH with an `adapter-sync` command, as pre-commit's environment provides it."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    shim = bin_dir / "adapter-sync"
-    shim.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m adapter_sync "$@"\n')
-    shim.chmod(0o755)
-    src = str(ROOT / "src")
-    return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-            "PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))}
+    """An `adapter-sync` command on PATH running this source."""
+    return env_with_cli_on_path(tmp_path)
 
 
 def run_hook(hook: dict, env: dict[str, str], cwd: Path, args: list[str]) -> subprocess.CompletedProcess:
