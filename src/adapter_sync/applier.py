@@ -40,11 +40,14 @@ class Relister:
     def __init__(self, client: Client) -> None:
         self._client = client
         self._pending: asyncio.Future[Mapping[str, LiveConnector]] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()  # held so they are not garbage-collected
 
     async def lookup(self, source_name: str) -> LiveConnector | None:
         if self._pending is None:
             self._pending = asyncio.get_running_loop().create_future()
-            asyncio.ensure_future(self._run(self._pending))
+            task = asyncio.ensure_future(self._run(self._pending))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         found = await asyncio.shield(self._pending)
         return found.get(source_name)
 
