@@ -197,3 +197,12 @@ def test_version_and_help():
     for command in ([], ["validate"], ["plan"], ["apply"], ["import"], ["sandbox", "serve"]):
         result = run([*command, "--help"])
         assert result.code == 0 and "Usage:" in result.out
+
+
+def test_github_annotations_escape_file_names_and_messages(env, tmp_path):
+    odd = tmp_path / "a,b:c.yaml"
+    odd.write_text("connectors:\n  x: {name: X, extra: 1}\n")
+    result = run(["validate", str(odd)], {**env, "GITHUB_ACTIONS": "true"})
+    assert result.code == 1
+    (line,) = [x for x in result.out.splitlines() if x.startswith("::error")]
+    assert "a%2Cb%3Ac.yaml,line=2,col=" in line and "::connectors.x: unknown key" in line

@@ -47,11 +47,16 @@ def _one_line(text: str) -> str:
 def _github_annotations(error: ConfigError) -> None:
     if os.environ.get("GITHUB_ACTIONS") != "true":
         return
+    def data(text: str) -> str:  # GitHub's workflow-command escaping
+        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+    def prop(text: str) -> str:  # a property value also escapes its separators
+        return data(text).replace(":", "%3A").replace(",", "%2C")
+
     for problem in error.problems:
         loc = problem.location
-        where = f" file={loc.file},line={loc.line},col={loc.col}" if loc else ""
-        message = problem.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-        click.echo(_redact(f"::error{where}::{message}"))
+        where = f" file={prop(loc.file)},line={loc.line},col={loc.col}" if loc else ""
+        click.echo(_redact(f"::error{where}::{data(problem.message)}"))
 
 
 class Settings:
