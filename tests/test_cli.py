@@ -206,3 +206,21 @@ def test_github_annotations_escape_file_names_and_messages(env, tmp_path):
     assert result.code == 1
     (line,) = [x for x in result.out.splitlines() if x.startswith("::error")]
     assert "a%2Cb%3Ac.yaml,line=2,col=" in line and "::connectors.x: unknown key" in line
+
+
+def test_saved_plan_safety_is_checked_against_live_state_at_apply_time(env, tmp_path):
+    cfg = tmp_path / "connectors.yaml"
+    cfg.write_text("connectors:\n" + "".join(f"  c{i:02d}: {{name: C{i}}}\n" for i in range(20)))
+    assert run(["apply", "--auto-approve"], env).code == 0
+    cfg.write_text("prune: true\nconnectors:\n"
+                   + "".join(f"  c{i:02d}: {{name: C{i}}}\n" for i in range(5, 20)))
+    saved = tmp_path / "plan.json"
+    assert run(["plan", "--out", str(saved)], env).code == 0  # 5 of 20: allowed
+    # meanwhile, everything else is deactivated (by another change, forced)
+    cfg.write_text("connectors:\n" + "".join(
+        f"  c{i:02d}: {{name: C{i}, active: {str(i < 5).lower()}}}\n" for i in range(20)))
+    assert run(["apply", "--auto-approve", "--force"], env).code == 0
+    refused = run(["apply", "--plan", str(saved)], env)
+    assert refused.code == 1 and "no active connector would be left" in refused.err
+    still = json.loads(run(["plan", "--format", "json"], env).out)
+    assert still["actions"] == []  # c00-c04 are still active: nothing was written

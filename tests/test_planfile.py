@@ -265,3 +265,26 @@ def test_url_comparison_ignores_trailing_slash_and_host_case_but_hides_credentia
     check_stale(saved, LIVE_NOW, "https://API.adapter.com/v1/")
     message = stale_message(saved, LIVE_NOW, "https://u:hunter2@staging.adapter.com/v1")
     assert "hunter2" not in message and "https://staging.adapter.com/v1" in message
+
+
+def test_an_action_whose_kind_does_not_match_its_changes_is_refused(tmp_path):
+    import json as _json
+
+    from adapter_sync import planfile as _pf
+    from adapter_sync.errors import AdapterSyncError as _Err
+    from adapter_sync.model import Action as _A
+    from adapter_sync.model import FieldChange as _FC
+    from adapter_sync.model import LiveConnector as _LC
+    from adapter_sync.model import Plan as _P
+
+    live = _LC("id-a", "a", "A")
+    deactivate = _A("deactivate", "a", "id-a", {"is_active": _FC(True, False)}, live=live)
+    path = tmp_path / "p.json"
+    _pf.save(str(path), _P((deactivate,), live_active=1), "https://api.adapter.com/v1")
+    doc = _json.loads(path.read_text())
+    doc["actions"][0]["kind"] = "update"  # hides a deactivation from the safety check
+    path.write_text(_json.dumps(doc))
+    import pytest as _pytest
+
+    with _pytest.raises(_Err, match="kind 'update' must not change is_active"):
+        _pf.load(str(path))

@@ -154,3 +154,21 @@ def test_duplicate_live_source_names_are_refused_not_guessed():
 
     with pytest.raises(AdapterSyncError, match=r"a \(id-1, id-2\)"):
         Live.from_list([LiveConnector("id-1", "a", "A"), LiveConnector("id-2", "a", "A2")])
+
+
+def test_safety_counts_against_the_current_live_state_when_given():
+    # a plan made when 20 were active deactivates 5 (25%): fine then...
+    p = plan(desired(*(want(f"c{i}") for i in range(5, 20))), _actives(20), prune=True)
+    assert p.summary["deactivate"] == 5 and check_safety(p) is None
+    # ...but if only those 5 are still active now, it would leave none
+    now = live(*(have(f"c{i}", is_active=i < 5) for i in range(20)))
+    message = check_safety(p, now)
+    assert message and "no active connector" in message
+
+
+def test_safety_counts_what_actions_do_not_what_they_are_called():
+    from dataclasses import replace
+
+    p = plan(desired(*(want(f"c{i}") for i in range(5))), _actives(10), prune=True)
+    relabelled = replace(p, actions=tuple(replace(a, kind="update") for a in p.actions))
+    assert check_safety(relabelled) == check_safety(p) is not None

@@ -237,7 +237,7 @@ def apply(settings: Settings, paths: Sequence[str], prune: bool, plan_file: str 
     click.echo(_render(result, "text"), nl=False)
     if not result.has_changes:
         return 0
-    problem = check_safety(result)
+    problem = check_safety(result, live)
     if problem and not force:
         raise SafetyError(f"{problem}; re-run with --force if this is intended")
     if not plan_file and not auto_approve:

@@ -198,6 +198,12 @@ def _parse_action(data: Any, i: int) -> Action:
         if change["before"] is not None:
             _check_value(field, change["before"], f"{where}.changes.{field}.before")
         changes[field] = FieldChange(change["before"], change["after"])
+    # The kind must say what the changes do: the safety check and the renderers trust it.
+    active = changes["is_active"].after if "is_active" in changes else None
+    expected = {"create": None, "update": None, "reactivate": True, "deactivate": False}[kind]
+    _need(active is expected, f"{where}: kind {kind!r} "
+          + ("must not change is_active" if expected is None
+             else f"must set is_active to {str(expected).lower()}"))
     if kind == "create":
         _need(connector_id is None, f"{where}: a create has no connector_id")
         _need(data.get("live") is None, f"{where}: a create has no live state")

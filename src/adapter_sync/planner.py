@@ -117,18 +117,20 @@ def plan(desired: Desired, live: Live, *, prune: bool = False) -> Plan:
     return Plan(tuple(actions), tuple(unmanaged), live_active, prune)
 
 
-def check_safety(plan: Plan) -> str | None:
+def check_safety(plan: Plan, live: Live | None = None) -> str | None:
     """Why this plan must not run without --force, or None when it is safe.
 
     Refused: deactivating more than 30% of the live active connectors when at least 10 are
-    active, or leaving no active connector at all.
+    active, or leaving no active connector at all. Counted from what the actions do (their
+    ``is_active`` change), against ``live`` when given (a saved plan's own count may be old).
     """
-    counts = plan.summary
-    deactivating = counts["deactivate"]
+    deactivating = sum(1 for a in plan.actions if _sets_active(a) is False)
     if not deactivating:
         return None
-    before = plan.live_active
-    after = before - deactivating + counts["create"] + counts["reactivate"]
+    activating = sum(1 for a in plan.actions if a.kind == "create" or _sets_active(a) is True)
+    before = plan.live_active if live is None else sum(
+        1 for c in live.connectors.values() if c.is_active)
+    after = before - deactivating + activating
     if before and after <= 0:
         return (
             f"refusing to deactivate {deactivating} connector(s): no active connector would be left"
@@ -140,3 +142,8 @@ def check_safety(plan: Plan) -> str | None:
             f"more than {MAX_DEACTIVATE_SHARE:.0%} when {SAFETY_FLOOR} or more are active"
         )
     return None
+
+
+def _sets_active(action: Action) -> bool | None:
+    change = action.changes.get("is_active")
+    return None if change is None else change.after
