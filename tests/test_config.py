@@ -269,8 +269,17 @@ def test_the_api_key_never_enters_config_nor_messages(tmp_path: Path, monkeypatc
     got = problems_of([f])
     assert len(got) == 4
     assert "${ADAPTER_API_KEY} must not be used in config" in got[0]
-    assert all("is the API key" in g for g in got[1:])
+    assert all("holds the API key" in g for g in got[1:])
     assert not any(KEY in g or KEY[8:] in g for g in got)
+
+
+def test_a_value_that_merely_contains_the_key_is_refused_too(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("TOKEN", KEY)
+    f = write(tmp_path, "c.yaml", "connectors:\n  a:\n    name: A\n    metadata:\n"
+              "      auth: Bearer ${TOKEN}\n      pasted: 'x" + KEY + "x'\n")
+    got = problems_of([f])
+    assert len(got) == 2 and all("holds the API key" in g for g in got)
+    assert not any(KEY in g for g in got)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

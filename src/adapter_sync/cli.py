@@ -173,10 +173,12 @@ def _render(plan, fmt: str) -> str:
     from adapter_sync import render
 
     if fmt == "json":
-        return render.render_json(plan)
-    if fmt == "markdown":
-        return render.render_markdown(plan)
-    return render.render_text(plan, color=_use_color())
+        text = render.render_json(plan)
+    elif fmt == "markdown":
+        text = render.render_markdown(plan)
+    else:
+        text = render.render_text(plan, color=_use_color())
+    return _redact(text)
 
 
 @cli.command()

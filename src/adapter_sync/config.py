@@ -330,9 +330,9 @@ def interpolate(text: str, env: Mapping[str, str]) -> tuple[str, list[str]]:
 
 
 def _interpolate_file(doc: Document, env: Mapping[str, str], problems: list[Problem]) -> None:
-    """Interpolate names and metadata values in place; refuse values equal to the API key."""
+    """Interpolate names and metadata values in place; refuse values holding the API key."""
     data = doc.data
-    key = env.get(API_KEY_ENV) or None
+    key = (env.get(API_KEY_ENV) or "").strip() or None
     places: list[tuple[Path_, dict[str, Any]]] = []
     defaults = data.get("defaults")
     if isinstance(defaults, dict) and isinstance(defaults.get("metadata"), dict):
@@ -343,15 +343,22 @@ def _interpolate_file(doc: Document, env: Mapping[str, str], problems: list[Prob
             if not isinstance(body, dict):
                 continue
             name = body.get("name")
-            if isinstance(name, str) and ("$" in name or name == key):
+            if isinstance(name, str) and ("$" in name or _holds_key(name, key)):
                 _interpolate_value(doc, ("connectors", slug), body, "name", env, key, problems)
             metadata = body.get("metadata")
             if isinstance(metadata, dict) and metadata:
                 places.append((("connectors", slug, "metadata"), metadata))
     for path, mapping in places:
         for k, v in mapping.items():
-            if isinstance(v, str) and ("$" in v or v == key):
+            if isinstance(v, str) and ("$" in v or _holds_key(v, key)):
                 _interpolate_value(doc, path, mapping, k, env, key, problems)
+
+
+def _holds_key(value: str, key: str | None) -> bool:
+    """The value is the key, or contains it (a key too short to search for must match whole)."""
+    if not key:
+        return False
+    return key in value if len(key) >= 8 else value == key
 
 
 def _interpolate_value(doc: Document, path: Path_, mapping: dict[str, Any], name: str,
@@ -362,9 +369,9 @@ def _interpolate_value(doc: Document, path: Path_, mapping: dict[str, Any], name
     location = doc.locate((*path, name))
     for message in messages:
         problems.append(Problem(f"{where}: {message}", location))
-    if key is not None and value == key:
+    if _holds_key(value, key):
         problems.append(Problem(
-            f"{where}: this value is the API key ({API_KEY_ENV}); never put the key in config",
+            f"{where}: this value holds the API key ({API_KEY_ENV}); never put the key in config",
             location))
         value = "***"
     mapping[name] = value
