@@ -300,3 +300,9 @@ def test_fuzz_load_returns_or_raises_config_error(tmp_path_factory, data):
     except ConfigError as exc:
         assert exc.problems
         assert all(p.location is None or p.location.line >= 1 for p in exc.problems)
+
+
+def test_a_source_name_with_a_trailing_newline_is_not_a_slug(tmp_path: Path):
+    f = write(tmp_path, "c.yaml", 'connectors:\n  "acme\\n": {name: Acme}\n')
+    got = problems_of([f])
+    assert len(got) == 1 and "invalid source_name" in got[0] and got[0].startswith(f"{f}:2:3:")

@@ -391,7 +391,7 @@ def _schema_problems(doc: Document) -> list[Problem]:
             root_validator = _validators()[0]
             problems.extend(_explain_all(doc, root_validator.iter_errors(shallow), ()))
         for slug, body in connectors.items():
-            if not SLUG_RE.match(slug):
+            if not SLUG_RE.fullmatch(slug):
                 problems.append(Problem(
                     f"connectors: invalid source_name '{slug}': {_SLUG_HELP}",
                     doc.key_location(("connectors", slug))))
