@@ -224,3 +224,10 @@ def test_saved_plan_safety_is_checked_against_live_state_at_apply_time(env, tmp_
     assert refused.code == 1 and "no active connector would be left" in refused.err
     still = json.loads(run(["plan", "--format", "json"], env).out)
     assert still["actions"] == []  # c00-c04 are still active: nothing was written
+
+
+def test_a_sandbox_path_that_cannot_be_opened_is_one_clear_line(env, tmp_path):
+    result = run(["plan"], {**env, "ADAPTER_API_URL": f"sandbox:{tmp_path}"})  # a folder
+    assert result.code == 1
+    assert result.err.startswith("Error: cannot open the sandbox database")
+    assert "unexpected" not in result.err

@@ -20,6 +20,7 @@ import asyncio
 import ipaddress
 import logging
 import random
+import sqlite3
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -178,7 +179,11 @@ def make_client(
         if transport is None:
             from adapter_sync.sandbox.inprocess import transport as sandbox_transport
 
-            transport = sandbox_transport(db_path)
+            try:
+                transport = sandbox_transport(db_path)
+            except (OSError, sqlite3.Error) as exc:
+                raise AdapterSyncError(
+                    f"cannot open the sandbox database {db_path!r}: {exc}") from None
         base_url = SANDBOX_BASE_URL
         key = _check_key(api_key) if api_key and api_key.strip() else SANDBOX_KEY
     else:
