@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from adapter_sync.errors import AdapterSyncError, ApiError, OutcomeUnknown
 from adapter_sync.model import Action, LiveConnector, Outcome, Plan, Result
+from adapter_sync.planner import declared_by, reconcile
 
 #: How many times a create may come back "outcome unknown" before we give up on it.
 MAX_CREATE_ROUNDS = 10
@@ -63,25 +64,10 @@ class Relister:
             future.set_result({c.source_name: c for c in items})
 
 
-def _reconcile_body(action: Action, found: LiveConnector) -> dict[str, Any]:
-    """What to PATCH on a connector found live in place of our create."""
-    after = {name: change.after for name, change in action.changes.items()}
-    body: dict[str, Any] = {}
-    if found.name != after["name"]:
-        body["name"] = after["name"]
-    if sorted(found.accepted_kinds) != after["accepted_kinds"]:
-        body["accepted_kinds"] = after["accepted_kinds"]
-    if dict(found.metadata) != after["metadata"]:
-        body["metadata"] = after["metadata"]
-    if not found.is_active:
-        body["is_active"] = True
-    return body
-
-
 async def _adopt(action: Action, found: LiveConnector, client: Client, why: str) -> Outcome:
-    body = _reconcile_body(action, found)
-    if body:
-        await client.update(found.connector_id, body, source_name=action.source_name)
+    fix = reconcile(declared_by(action), found)  # the planner's own comparison
+    if fix is not None:
+        await client.update(found.connector_id, fix.request_body(), source_name=action.source_name)
         why += " and updated it"
     return Outcome(action, "done", why, found.connector_id)
 

@@ -52,6 +52,13 @@ def _field_changes(want: DesiredConnector, have: LiveConnector) -> dict[str, Fie
     return changes
 
 
+def declared_by(create: Action) -> DesiredConnector:
+    """The connector a create action declares (to reconcile one found live in its place)."""
+    after = {name: change.after for name, change in create.changes.items()}
+    return DesiredConnector(create.source_name, after["name"],
+                            frozenset(after["accepted_kinds"]), after["metadata"])
+
+
 def _create(want: DesiredConnector) -> Action:
     return Action(
         kind="create",
@@ -65,7 +72,8 @@ def _create(want: DesiredConnector) -> Action:
     )
 
 
-def _declared(want: DesiredConnector, have: LiveConnector) -> Action | None:
+def reconcile(want: DesiredConnector, have: LiveConnector) -> Action | None:
+    """The update, reactivate or deactivate that makes ``have`` match ``want``; None if equal."""
     changes = _field_changes(want, have)
     kind: ActionKind = "update"
     reason = ""
@@ -101,7 +109,7 @@ def plan(desired: Desired, live: Live, *, prune: bool = False) -> Plan:
         if want is not None and have is None:
             action = _create(want) if want.active else None
         elif want is not None and have is not None:
-            action = _declared(want, have)
+            action = reconcile(want, have)
         elif have is not None and have.is_active:
             if prune:
                 action = Action(
