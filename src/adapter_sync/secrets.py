@@ -1,0 +1,110 @@
+"""The API key: read once at the command edge, carried opaquely, and one redactor for output.
+
+- :func:`read_key` reads ``ADAPTER_API_KEY`` from an environment mapping, once, normalised as the
+  client sends it (surrounding whitespace stripped: a key pasted with a trailing newline works).
+- :class:`ApiKey` holds it; its ``repr``/``str`` never show it, so it cannot leak through a log
+  record, an exception or a debugger print by accident. :meth:`ApiKey.reveal` is for the one
+  place that needs the value: the ``Authorization`` header.
+- :class:`Redactor` replaces the key in any text about to leave the process: terminal text,
+  Markdown (also in its escaped spellings), JSON, plan files, import output, log records and
+  error lines all go through one instance.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterable, Mapping
+
+API_KEY_ENV = "ADAPTER_API_KEY"
+#: Shorter secrets are not searched for: replacing them would mangle ordinary text.
+MIN_REDACTABLE = 4
+MASK = "***"
+
+
+class ApiKey:
+    """An API key. Never shown by ``repr``/``str``; :meth:`reveal` gives the value."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value.strip()
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __repr__(self) -> str:
+        return "ApiKey(***)"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ApiKey) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def read_key(environ: Mapping[str, str] | None = None) -> ApiKey | None:
+    """The key from ``ADAPTER_API_KEY`` (stripped), or None when unset or blank."""
+    value = (os.environ if environ is None else environ).get(API_KEY_ENV, "")
+    key = ApiKey(value)
+    return key if key else None
+
+
+def _spellings(secret: str) -> set[str]:
+    """Every way an output path may spell ``secret``: as is, JSON- and YAML-escaped, and as the
+    Markdown renderer escapes it (``_`` becomes ``&#95;``)."""
+    from adapter_sync.render import md_escape
+
+    forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1],
+             md_escape(secret)}
+    return {f for f in forms if len(f) >= MIN_REDACTABLE}
+
+
+class Redactor:
+    """Replaces every registered secret, in every spelling, with ``***``."""
+
+    def __init__(self, secrets: Iterable[str | ApiKey | None] = ()) -> None:
+        self._forms: tuple[str, ...] = ()
+        for secret in secrets:
+            self.add(secret)
+
+    def add(self, secret: str | ApiKey | None) -> None:
+        value = secret.reveal() if isinstance(secret, ApiKey) else (secret or "").strip()
+        if len(value) < MIN_REDACTABLE:
+            return
+        forms = set(self._forms) | _spellings(value)
+        # Longest first, so a spelling that contains another is replaced whole.
+        self._forms = tuple(sorted(forms, key=len, reverse=True))
+
+    def __bool__(self) -> bool:
+        return bool(self._forms)
+
+    def __call__(self, text: str) -> str:
+        for form in self._forms:
+            if form in text:
+                text = text.replace(form, MASK)
+        return text
+
+    def logging_filter(self) -> logging.Filter:
+        """A filter that redacts a record's final message (install it on handlers)."""
+        return _RedactingFilter(self)
+
+
+class _RedactingFilter(logging.Filter):
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self._redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self._redactor:
+            text = record.getMessage()
+            clean = self._redactor(text)
+            if clean != text:
+                record.msg, record.args = clean, None
+        return True
