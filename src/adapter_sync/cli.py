@@ -62,11 +62,13 @@ def _github_annotations(error: ConfigError) -> None:
 class Settings:
     """Global options shared by every command (the click context object)."""
 
-    def __init__(self, api_url: str, max_attempts: int, deadline: float, max_rps: float | None):
+    def __init__(self, api_url: str, max_attempts: int, deadline: float, max_rps: float | None,
+                 backoff_base: float = 0.5):
         self.api_url = api_url
         self.max_attempts = max_attempts
         self.deadline = deadline
         self.max_rps = max_rps
+        self.backoff_base = backoff_base
 
     def client(self):  # -> AdapterClient
         from adapter_sync.client import make_client
@@ -77,6 +79,7 @@ class Settings:
             max_attempts=self.max_attempts,
             deadline=self.deadline,
             max_rps=self.max_rps,
+            backoff_base=self.backoff_base,
         )
 
 
@@ -103,9 +106,14 @@ class Settings:
     "--max-rps", type=click.FloatRange(0.1, 10000), default=None,
     help="Pace requests to at most this many per second (stay under the rate limit).",
 )
+@click.option(
+    "--backoff-base", type=click.FloatRange(0, 60), default=0.5, hidden=True,
+    envvar="ADAPTER_SYNC_BACKOFF_BASE",
+    help="Seconds of the first retry backoff (for tests; doubles per attempt, capped at 30).",
+)
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, api_url: str, max_attempts: int, deadline: float,
-        max_rps: float | None) -> None:
+        max_rps: float | None, backoff_base: float) -> None:
     """Manage Adapter custom connectors as code.
 
     Connectors are declared in YAML; validate checks them offline, plan shows what would
@@ -117,7 +125,7 @@ def cli(ctx: click.Context, debug: bool, api_url: str, max_attempts: int, deadli
         import logging
 
         logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
-    ctx.obj = Settings(api_url, max_attempts, deadline, max_rps)
+    ctx.obj = Settings(api_url, max_attempts, deadline, max_rps, backoff_base)
 
 
 paths_argument = click.argument("paths", nargs=-1, type=click.Path(dir_okay=True, file_okay=True))
