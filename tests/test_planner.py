@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from adapter_sync.model import Desired, DesiredConnector, FieldChange, Live, LiveConnector
 from adapter_sync.planner import check_safety, plan
 
@@ -166,9 +168,12 @@ def test_safety_counts_against_the_current_live_state_when_given():
     assert message and "no active connector" in message
 
 
-def test_safety_counts_what_actions_do_not_what_they_are_called():
+def test_a_deactivation_cannot_hide_behind_another_kind():
     from dataclasses import replace
 
+    from adapter_sync.model import InvalidAction
+
     p = plan(desired(*(want(f"c{i}") for i in range(5))), _actives(10), prune=True)
-    relabelled = replace(p, actions=tuple(replace(a, kind="update") for a in p.actions))
-    assert check_safety(relabelled) == check_safety(p) is not None
+    assert check_safety(p) is not None
+    with pytest.raises(InvalidAction, match="kind 'update' must not change is_active"):
+        replace(p.actions[0], kind="update")

@@ -18,7 +18,16 @@ from pathlib import Path
 
 import pytest
 
-from adapter_sync.model import Action, FieldChange, LiveConnector, Outcome, Plan, Result
+from adapter_sync.diff import change
+from adapter_sync.model import (
+    Action,
+    Cause,
+    DesiredConnector,
+    LiveConnector,
+    Outcome,
+    Plan,
+    Result,
+)
 from adapter_sync.render import (
     render_json,
     render_markdown,
@@ -42,19 +51,19 @@ def live(source_name: str, n: int, **fields) -> LiveConnector:
 
 def create(source_name: str, name: str, kinds=(), metadata=None) -> Action:
     return Action("create", source_name, None, {
-        "name": FieldChange(None, name),
-        "accepted_kinds": FieldChange(None, sorted(kinds)),
-        "metadata": FieldChange(None, dict(sorted((metadata or {}).items()))),
-    })
+        "name": change("name", None, name),
+        "accepted_kinds": change("accepted_kinds", None, sorted(kinds)),
+        "metadata": change("metadata", None, dict(sorted((metadata or {}).items()))),
+    }, desired=DesiredConnector(source_name, name, frozenset(kinds), metadata or {}))
 
 
-def update(have: LiveConnector, kind="update", reason="", **changes: tuple) -> Action:
+def update(have: LiveConnector, kind="update", cause=None, **changes: tuple) -> Action:
     return Action(kind, have.source_name, have.connector_id,
-                  {f: FieldChange(*c) for f, c in changes.items()}, live=have, reason=reason)
+                  {f: change(f, *c) for f, c in changes.items()}, live=have, cause=cause)
 
 
-def deactivate(have: LiveConnector, reason: str) -> Action:
-    return update(have, "deactivate", reason, is_active=(True, False))
+def deactivate(have: LiveConnector, cause: Cause) -> Action:
+    return update(have, "deactivate", cause, is_active=(True, False))
 
 
 EMPTY = Plan(live_active=3)
@@ -72,8 +81,8 @@ MIXED = Plan(
                          {"owner": "bo", "team": "crm", "tier": "gold"})),
         update(_bugs, "reactivate", name=("Bug-Tracker", "Bug tracker"), is_active=(False, True)),
         create("new-hook", "New hook", kinds=["issue", "message"], metadata={"team": "ops"}),
-        deactivate(_wiki, "declared active: false"),
-        deactivate(_legacy, "not declared (prune)"),
+        deactivate(_wiki, Cause.DECLARED_INACTIVE),
+        deactivate(_legacy, Cause.PRUNED),
     ),
     unmanaged=(),
     live_active=4,
@@ -100,7 +109,7 @@ HOSTILE = Plan(
 )
 LONG = Plan(
     actions=tuple(create(f"hook-{i:02d}", f"Hook {i}") for i in range(22))
-    + (deactivate(live("old", 9), "declared active: false"),),
+    + (deactivate(live("old", 9), Cause.DECLARED_INACTIVE),),
     unmanaged=tuple(f"stray-{i:02d}" for i in range(21)),
     live_active=22,
 )
@@ -244,7 +253,7 @@ def test_markdown_hostile_values_cannot_break_tables_or_inject_html() -> None:
 def test_markdown_says_live_state_drifted_only_for_declared_connectors() -> None:
     assert "differs from the repository" in render_markdown(MIXED)
     assert "differs from the repository" in render_markdown(UPDATE_AND_UNMANAGED)
-    creates_and_prunes = Plan(actions=(create("a", "A"), deactivate(_legacy, "not declared (prune)")))
+    creates_and_prunes = Plan(actions=(create("a", "A"), deactivate(_legacy, Cause.PRUNED)))
     assert "differs from the repository" not in render_markdown(creates_and_prunes)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Literal
 
 from adapter_sync.errors import AdapterSyncError, Location
@@ -50,7 +51,16 @@ class DesiredConnector:
     accepted_kinds: frozenset[str] = frozenset()
     metadata: Mapping[str, str] = field(default_factory=dict)
     active: bool = True
-    location: Location | None = None
+    location: Location | None = field(default=None, compare=False)
+
+    def create_body(self) -> dict[str, Any]:
+        """The POST body that creates this connector (kinds sorted, metadata keys sorted)."""
+        return {
+            "source_name": self.source_name,
+            "name": self.name,
+            "accepted_kinds": sorted(self.accepted_kinds),
+            "metadata": dict(sorted(self.metadata.items())),
+        }
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,11 @@ class Desired:
     prune: bool = False
     ignore: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
+
+
+def _text_or_none(value: Any) -> str | None:
+    """A free-form server value kept as text (servers format ``created_at`` as they like)."""
+    return None if value is None else value if isinstance(value, str) else str(value)
 
 
 @dataclass(frozen=True)
@@ -85,7 +100,7 @@ class LiveConnector:
             accepted_kinds=normalize_kinds(data.get("accepted_kinds")),
             metadata=normalize_metadata(data.get("metadata")),
             is_active=data.get("is_active", True) is not False,
-            created_at=data.get("created_at"),
+            created_at=_text_or_none(data.get("created_at")),
         )
 
     def to_api(self) -> dict[str, Any]:
@@ -125,12 +140,48 @@ class Live:
         return cls(connectors)
 
 
+DetailOp = Literal["+", "-", "~"]
+
+
+@dataclass(frozen=True)
+class Detail:
+    """One change inside a structured field: a metadata key or a kind added (``+``), removed
+    (``-``) or, for metadata, changed (``~``). ``before``/``after`` are None where absent."""
+
+    op: DetailOp
+    key: str
+    before: str | None = None
+    after: str | None = None
+
+
 @dataclass(frozen=True)
 class FieldChange:
-    """One field's value before and after; JSON-able values (kinds as sorted lists)."""
+    """One field's value before and after; JSON-able values (kinds as sorted lists).
+
+    ``details`` says what changed inside ``accepted_kinds`` and ``metadata`` (sorted by key);
+    it is empty for scalar fields. :mod:`adapter_sync.diff` computes it.
+    """
 
     before: Any
     after: Any
+    details: tuple[Detail, ...] = field(default=(), compare=False)  # derived from the values
+
+
+class Cause(str, Enum):
+    """Why a connector is deactivated: it is declared inactive, or pruned (not declared)."""
+
+    DECLARED_INACTIVE = "declared active: false"
+    PRUNED = "not declared (prune)"
+
+
+#: What each kind does to ``is_active``: None = leaves it unchanged.
+_SETS_ACTIVE: Mapping[str, bool | None] = {
+    "create": None, "update": None, "reactivate": True, "deactivate": False,
+}
+
+
+class InvalidAction(ValueError):
+    """An action whose parts contradict each other (e.g. a deactivate that activates)."""
 
 
 @dataclass(frozen=True)
@@ -138,8 +189,11 @@ class Action:
     """One write the plan asks for.
 
     ``changes`` maps each changed field (see :data:`FIELDS`) to its before/after; for a
-    create, ``before`` is None and every declared field is listed. ``live`` is the live state
-    the action was computed from (None for creates): saved plans use it to detect staleness.
+    create, ``before`` is None and every declared field is listed. A create carries the
+    connector it declares (``desired``); every other action carries the live state it was
+    computed from (``live``), which saved plans use to detect staleness. A deactivation says
+    why (``cause``). The invariants are checked when the action is built:
+    :class:`InvalidAction` otherwise.
     """
 
     kind: ActionKind
@@ -147,15 +201,53 @@ class Action:
     connector_id: str | None
     changes: Mapping[str, FieldChange]
     live: LiveConnector | None = None
-    reason: str = ""
+    desired: DesiredConnector | None = None
+    cause: Cause | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in _SETS_ACTIVE:
+            raise InvalidAction(f"unknown action kind {self.kind!r}")
+        expected = _SETS_ACTIVE[self.kind]
+        change = self.changes.get("is_active")
+        actual = None if change is None else change.after
+        if actual is not expected:
+            raise InvalidAction(
+                f"kind {self.kind!r} "
+                + ("must not change is_active" if expected is None
+                   else f"must set is_active to {str(expected).lower()}"))
+        if self.kind == "create":
+            if self.connector_id is not None or self.live is not None:
+                raise InvalidAction("a create has no connector_id and no live state")
+            if self.desired is None or self.desired.source_name != self.source_name:
+                raise InvalidAction("a create carries the connector it declares")
+        else:
+            if not self.connector_id:
+                raise InvalidAction(f"a {self.kind} needs a connector_id")
+            if not self.changes:
+                raise InvalidAction(f"a {self.kind} changes at least one field")
+            if self.live is not None and (self.live.source_name, self.live.connector_id) != (
+                    self.source_name, self.connector_id):
+                raise InvalidAction("the live state does not match the action's source_name "
+                                    "and connector_id")
+        if (self.cause is not None) != (self.kind == "deactivate"):
+            raise InvalidAction("a deactivate, and only a deactivate, has a cause")
+
+    @property
+    def sets_active(self) -> bool | None:
+        """What this action does to ``is_active`` (None: leaves it unchanged)."""
+        return _SETS_ACTIVE[self.kind]
+
+    @property
+    def reason(self) -> str:
+        """Why, for display: the deactivation's cause, else empty."""
+        return self.cause.value if self.cause is not None else ""
 
     def request_body(self) -> dict[str, Any]:
         """The JSON body to send: POST for a create, PATCH (changed fields only) otherwise."""
-        body = {name: change.after for name, change in self.changes.items()}
         if self.kind == "create":
-            body.pop("is_active", None)
-            return {"source_name": self.source_name, **body}
-        return body
+            assert self.desired is not None
+            return self.desired.create_body()
+        return {name: change.after for name, change in self.changes.items()}
 
 
 @dataclass(frozen=True)

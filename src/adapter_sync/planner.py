@@ -1,8 +1,8 @@
 """plan(desired, live) -> Plan: a pure function. No I/O, no clock, no randomness.
 
-Connectors are keyed by source_name. Values are normalised before comparing (kinds as a set,
-missing = null = [] = all kinds; metadata after the file's defaults were merged by the loader),
-so a plan never shows a phantom diff.
+Connectors are keyed by source_name and compared by :mod:`adapter_sync.diff` (normalised: kinds
+as a set, missing = null = [] = all kinds; metadata after the file's defaults were merged by the
+loader), so a plan never shows a phantom diff.
 """
 
 from __future__ import annotations
@@ -11,9 +11,11 @@ import fnmatch
 import re
 from collections.abc import Iterable
 
+from adapter_sync.diff import change, compare
 from adapter_sync.model import (
     Action,
     ActionKind,
+    Cause,
     Desired,
     DesiredConnector,
     FieldChange,
@@ -37,53 +39,23 @@ def ignore_matcher(globs: Iterable[str]):
     return lambda name: pattern.match(name) is not None
 
 
-def _field_changes(want: DesiredConnector, have: LiveConnector) -> dict[str, FieldChange]:
-    changes: dict[str, FieldChange] = {}
-    if want.name != have.name:
-        changes["name"] = FieldChange(have.name, want.name)
-    if want.accepted_kinds != have.accepted_kinds:
-        changes["accepted_kinds"] = FieldChange(
-            sorted(have.accepted_kinds), sorted(want.accepted_kinds)
-        )
-    if dict(want.metadata) != dict(have.metadata):
-        changes["metadata"] = FieldChange(
-            dict(sorted(have.metadata.items())), dict(sorted(want.metadata.items()))
-        )
-    return changes
-
-
-def declared_by(create: Action) -> DesiredConnector:
-    """The connector a create action declares (to reconcile one found live in its place)."""
-    after = {name: change.after for name, change in create.changes.items()}
-    return DesiredConnector(create.source_name, after["name"],
-                            frozenset(after["accepted_kinds"]), after["metadata"])
-
-
 def _create(want: DesiredConnector) -> Action:
-    return Action(
-        kind="create",
-        source_name=want.source_name,
-        connector_id=None,
-        changes={
-            "name": FieldChange(None, want.name),
-            "accepted_kinds": FieldChange(None, sorted(want.accepted_kinds)),
-            "metadata": FieldChange(None, dict(sorted(want.metadata.items()))),
-        },
-    )
+    body = want.create_body()
+    changes = {f: change(f, None, body[f]) for f in ("name", "accepted_kinds", "metadata")}
+    return Action("create", want.source_name, None, changes, desired=want)
 
 
 def reconcile(want: DesiredConnector, have: LiveConnector) -> Action | None:
     """The update, reactivate or deactivate that makes ``have`` match ``want``; None if equal."""
-    changes = _field_changes(want, have)
-    kind: ActionKind = "update"
-    reason = ""
-    if want.active != have.is_active:
-        changes["is_active"] = FieldChange(have.is_active, want.active)
-        kind = "reactivate" if want.active else "deactivate"
-        reason = "" if want.active else "declared active: false"
+    changes = compare(want, have)
     if not changes:
         return None
-    return Action(kind, want.source_name, have.connector_id, changes, live=have, reason=reason)
+    kind: ActionKind = "update"
+    cause = None
+    if "is_active" in changes:
+        kind = "reactivate" if want.active else "deactivate"
+        cause = None if want.active else Cause.DECLARED_INACTIVE
+    return Action(kind, want.source_name, have.connector_id, changes, live=have, cause=cause)
 
 
 def plan(desired: Desired, live: Live, *, prune: bool = False) -> Plan:
@@ -114,8 +86,7 @@ def plan(desired: Desired, live: Live, *, prune: bool = False) -> Plan:
             if prune:
                 action = Action(
                     "deactivate", source_name, have.connector_id,
-                    {"is_active": FieldChange(True, False)}, live=have,
-                    reason="not declared (prune)",
+                    {"is_active": FieldChange(True, False)}, live=have, cause=Cause.PRUNED,
                 )
             else:
                 unmanaged.append(source_name)
@@ -132,10 +103,10 @@ def check_safety(plan: Plan, live: Live | None = None) -> str | None:
     active, or leaving no active connector at all. Counted from what the actions do (their
     ``is_active`` change), against ``live`` when given (a saved plan's own count may be old).
     """
-    deactivating = sum(1 for a in plan.actions if _sets_active(a) is False)
+    deactivating = sum(1 for a in plan.actions if a.sets_active is False)
     if not deactivating:
         return None
-    activating = sum(1 for a in plan.actions if a.kind == "create" or _sets_active(a) is True)
+    activating = sum(1 for a in plan.actions if a.kind == "create" or a.sets_active is True)
     before = plan.live_active if live is None else sum(
         1 for c in live.connectors.values() if c.is_active)
     after = before - deactivating + activating
@@ -150,8 +121,3 @@ def check_safety(plan: Plan, live: Live | None = None) -> str | None:
             f"more than {MAX_DEACTIVATE_SHARE:.0%} when {SAFETY_FLOOR} or more are active"
         )
     return None
-
-
-def _sets_active(action: Action) -> bool | None:
-    change = action.changes.get("is_active")
-    return None if change is None else change.after

@@ -5,7 +5,9 @@ fields appear in :data:`~adapter_sync.model.FIELDS` order). Values are quoted wi
 ``json.dumps`` so spaces, empty strings and control characters are visible, and nothing a
 hostile name contains can move the terminal cursor or break a Markdown table.
 
-This module imports only the standard library and the model, so importing it stays cheap.
+Per-key metadata changes come from each change's ``details`` (computed by
+:mod:`adapter_sync.diff`). This module imports only the standard library, the model and
+:mod:`adapter_sync.escape`, so importing it stays cheap.
 """
 
 from __future__ import annotations
@@ -15,7 +17,17 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from adapter_sync.model import ACTION_KINDS, FIELDS, Action, FieldChange, Plan, Result
+from adapter_sync.escape import clean, quote
+from adapter_sync.model import (
+    ACTION_KINDS,
+    FIELDS,
+    Action,
+    Cause,
+    Detail,
+    FieldChange,
+    Plan,
+    Result,
+)
 
 #: Plans with more actions than this are collapsed in a <details> block in Markdown.
 MARKDOWN_COLLAPSE_OVER = 20
@@ -34,24 +46,6 @@ _GREEN, _YELLOW, _RED, _CYAN, _BOLD = "32", "33", "31", "36", "1"
 _KIND_COLOR = {"create": _GREEN, "update": _YELLOW, "reactivate": _CYAN, "deactivate": _RED}
 _OP_COLOR = {"+": _GREEN, "~": _YELLOW, "-": _RED}
 
-# Characters a terminal may act on, or that hide/reorder text (C0/C1 controls, zero-width and
-# bidi controls, BOM). json.dumps already escapes C0; this also covers bare names.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
-
-
-# --- value formatting (shared by every human renderer) ----------------------------------------
-
-
-def clean(text: str) -> str:
-    """``text`` with control and invisible characters shown as ``\\uXXXX`` escapes."""
-    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-
-
-def quote(value: Any) -> str:
-    """A JSON-quoted, terminal-safe rendering of ``value`` (``"a b"``, ``""``, ``true``)."""
-    return clean(json.dumps(value, ensure_ascii=False, sort_keys=True))
-
-
 def format_kinds(value: Any) -> str:
     """``[email, page]``; an empty list reads ``[all kinds]``."""
     if not isinstance(value, (list, tuple, set, frozenset)):
@@ -68,27 +62,12 @@ def format_value(field: str, value: Any) -> str:
     return quote(value)
 
 
-def metadata_diff(before: Any, after: Any) -> list[tuple[str, str, Any, Any]]:
-    """Per-key changes of two flat str->str maps: ``(op, key, old, new)``, sorted by key.
-
-    ``op`` is ``+`` (added), ``-`` (removed) or ``~`` (changed). A plain keyed comparison: for
-    two flat maps it says everything deepdiff would, without the import.
-    """
-    old: Mapping[str, Any] = before if isinstance(before, Mapping) else {}
-    new: Mapping[str, Any] = after if isinstance(after, Mapping) else {}
-    rows: list[tuple[str, str, Any, Any]] = []
-    for key in sorted(old.keys() | new.keys(), key=str):
-        if key not in old:
-            rows.append(("+", key, None, new[key]))
-        elif key not in new:
-            rows.append(("-", key, old[key], None))
-        elif old[key] != new[key]:
-            rows.append(("~", key, old[key], new[key]))
-    return rows
+def _has_details(change: FieldChange) -> bool:
+    return bool(change.details)
 
 
-def _is_flat_map(value: Any) -> bool:
-    return value is None or isinstance(value, Mapping)
+def _rows(details: Iterable[Detail]) -> list[tuple[str, str, Any, Any]]:
+    return [(d.op, d.key, d.before, d.after) for d in details]
 
 
 def _ordered_changes(action: Action) -> list[tuple[str, FieldChange]]:
@@ -107,9 +86,7 @@ def _plan_line(summary: Mapping[str, int]) -> str:
 
 def _declared_drift(action: Action) -> bool:
     """An existing connector the repository declares differs live (not a prune, not a create)."""
-    if action.kind == "create":
-        return False
-    return not (action.kind == "deactivate" and action.reason.startswith("not declared"))
+    return action.kind != "create" and action.cause is not Cause.PRUNED
 
 
 # --- text ----------------------------------------------------------------------------------
@@ -136,13 +113,9 @@ def _text_action(action: Action, paint: _Painter) -> list[str]:
     lines = [paint(_header(action), _KIND_COLOR[action.kind])]
     creating = action.kind == "create"
     for field, change in _ordered_changes(action):
-        if field == "metadata" and _is_flat_map(change.before) and _is_flat_map(change.after):
-            rows = metadata_diff(change.before, change.after)
-            if not rows:
-                lines.append(f"    {field}: {{}}")
-                continue
+        if field == "metadata" and _has_details(change):
             lines.append(f"    {field}:")
-            for op, key, old, new in rows:
+            for op, key, old, new in _rows(change.details):
                 if op == "+":
                     text = f"+ {clean(str(key))}: {quote(new)}"
                 elif op == "-":
@@ -150,6 +123,8 @@ def _text_action(action: Action, paint: _Painter) -> list[str]:
                 else:
                     text = f"~ {clean(str(key))}: {quote(old)} -> {quote(new)}"
                 lines.append("      " + paint(text, _OP_COLOR[op]))
+        elif field == "metadata" and creating and change.after == {}:
+            lines.append(f"    {field}: {{}}")
         elif creating and change.before is None:
             lines.append(f"    {clean(field)}: {format_value(field, change.after)}")
         else:
@@ -234,10 +209,10 @@ def _md_change_rows(actions: list[Action]) -> list[list[str]]:
     for action in actions:
         first = True
         for field, change in _ordered_changes(action):
-            if field == "metadata" and _is_flat_map(change.before) and _is_flat_map(change.after):
+            if field == "metadata" and _has_details(change):
                 cells = [
                     [_md_key(key), _md_value(field, old), _md_value(field, new)]
-                    for _op, key, old, new in metadata_diff(change.before, change.after)
+                    for _op, key, old, new in _rows(change.details)
                 ]
             else:
                 cells = [[_md_field(field), _md_value(field, change.before),
