@@ -212,7 +212,7 @@ def test_write_file_into_a_missing_folder_is_a_clear_error(tmp_path) -> None:
 def test_write_split_one_self_contained_file_per_connector(tmp_path) -> None:
     live = Live.from_list([connector("crm"), connector("zendesk"), connector("old", is_active=False)])
     out = tmp_path / "connectors"
-    written = importer.write_split(live, str(out), include_inactive=False, force=False)
+    written = importer.write_split(importer.split_files(live, include_inactive=False), str(out), force=False)
     assert sorted(os.path.basename(p) for p in written) == ["crm.yaml", "zendesk.yaml"]
     assert sorted(os.listdir(out)) == ["crm.yaml", "zendesk.yaml"]
     assert read_back((out / "crm.yaml").read_text()) == {
@@ -225,9 +225,9 @@ def test_write_split_refuses_before_writing_anything(tmp_path) -> None:
     (tmp_path / "zendesk.yaml").write_text("mine\n")
     live = Live.from_list([connector("crm"), connector("zendesk")])
     with pytest.raises(AdapterSyncError, match=r"zendesk\.yaml exists; use --force"):
-        importer.write_split(live, str(tmp_path), include_inactive=False, force=False)
+        importer.write_split(importer.split_files(live, include_inactive=False), str(tmp_path), force=False)
     assert os.listdir(tmp_path) == ["zendesk.yaml"]  # crm.yaml was not written either
-    importer.write_split(live, str(tmp_path), include_inactive=False, force=True)
+    importer.write_split(importer.split_files(live, include_inactive=False), str(tmp_path), force=True)
     assert sorted(os.listdir(tmp_path)) == ["crm.yaml", "zendesk.yaml"]
     assert read_back((tmp_path / "zendesk.yaml").read_text())["zendesk"]["name"] == "Zendesk"
 
@@ -235,7 +235,7 @@ def test_write_split_refuses_before_writing_anything(tmp_path) -> None:
 def test_write_split_refuses_a_source_name_that_is_no_safe_file_name(tmp_path) -> None:
     live = Live.from_list([connector("../escape")])
     with pytest.raises(AdapterSyncError, match="not a valid slug"):
-        importer.write_split(live, str(tmp_path / "out"), include_inactive=False, force=False)
+        importer.write_split(importer.split_files(live, include_inactive=False), str(tmp_path / "out"), force=False)
     assert not (tmp_path / "escape.yaml").exists()
 
 

@@ -13,7 +13,15 @@ import pytest
 
 from adapter_sync import __version__
 from adapter_sync.errors import AdapterSyncError, StalePlanError
-from adapter_sync.model import Action, FieldChange, Live, LiveConnector, Plan
+from adapter_sync.model import (
+    Action,
+    Cause,
+    DesiredConnector,
+    FieldChange,
+    Live,
+    LiveConnector,
+    Plan,
+)
 from adapter_sync.planfile import SavedPlan, check_stale, load, save
 
 URL = "https://api.adapter.com/v1"
@@ -37,9 +45,10 @@ PLAN = Plan(
             "name": FieldChange(None, "Café | <new>"),
             "accepted_kinds": FieldChange(None, ["issue"]),
             "metadata": FieldChange(None, {"empty": ""}),
-        }),
+        }, desired=DesiredConnector("new-one", "Café | <new>", frozenset({"issue"}),
+                                    {"empty": ""})),
         Action("deactivate", "wiki", WIKI.connector_id, {"is_active": FieldChange(True, False)},
-               live=WIKI, reason="not declared (prune)"),
+               live=WIKI, cause=Cause.PRUNED),
     ),
     unmanaged=("other-team",),
     live_active=3,
@@ -85,13 +94,15 @@ def test_file_has_the_documented_shape(saved_path: Path) -> None:
     doc = json.loads(saved_path.read_text(encoding="utf-8"))
     assert list(doc) == ["format_version", "kind", "tool_version", "api_url", "prune",
                          "live_active", "unmanaged", "actions"]
-    assert doc["format_version"] == 1 and doc["kind"] == "adapter-sync-plan"
+    assert doc["format_version"] == 2 and doc["kind"] == "adapter-sync-plan"
     assert doc["unmanaged"] == ["other-team"] and doc["prune"] is True
     update, _, create, _ = doc["actions"]
     assert update["live"] == {**CRM.to_api(), "created_at": CRM.created_at}
     assert update["connector_id"] == CRM.connector_id
     assert create["live"] is None and create["connector_id"] is None
-    assert doc["actions"][3]["reason"] == "not declared (prune)"
+    assert create["desired"] == {"name": "Café | <new>", "accepted_kinds": ["issue"],
+                                 "metadata": {"empty": ""}}
+    assert doc["actions"][3]["cause"] == "pruned"
 
 
 def test_credentials_in_the_url_never_reach_the_file(tmp_path: Path, monkeypatch) -> None:
@@ -160,9 +171,9 @@ def test_binary_and_missing_files(tmp_path: Path) -> None:
 
 def test_future_format_version_is_refused(saved_path: Path) -> None:
     doc = _doc(saved_path)
-    doc["format_version"] = 2
+    doc["format_version"] = 3
     saved_path.write_text(json.dumps(doc), encoding="utf-8")
-    with pytest.raises(AdapterSyncError, match="format_version 2 is not supported"):
+    with pytest.raises(AdapterSyncError, match="format_version 3 is not supported"):
         load(str(saved_path))
 
 
@@ -246,7 +257,8 @@ def test_every_reason_is_listed_in_plan_order(saved_path: Path) -> None:
 
 
 def test_many_reasons_are_capped(tmp_path: Path) -> None:
-    plan = Plan(tuple(Action("create", f"c-{i:02d}", None, {"name": FieldChange(None, "N")})
+    plan = Plan(tuple(Action("create", f"c-{i:02d}", None, {"name": FieldChange(None, "N")},
+                             desired=DesiredConnector(f"c-{i:02d}", "N"))
                       for i in range(15)))
     live = Live.from_list([LiveConnector(f"id-{i}", f"c-{i:02d}", "N") for i in range(15)])
     message = stale_message(SavedPlan(plan, URL), live)
@@ -278,7 +290,8 @@ def test_an_action_whose_kind_does_not_match_its_changes_is_refused(tmp_path):
     from adapter_sync.model import Plan as _P
 
     live = _LC("id-a", "a", "A")
-    deactivate = _A("deactivate", "a", "id-a", {"is_active": _FC(True, False)}, live=live)
+    deactivate = _A("deactivate", "a", "id-a", {"is_active": _FC(True, False)}, live=live,
+                    cause=Cause.DECLARED_INACTIVE)
     path = tmp_path / "p.json"
     _pf.save(str(path), _P((deactivate,), live_active=1), "https://api.adapter.com/v1")
     doc = _json.loads(path.read_text())

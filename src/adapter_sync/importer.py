@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 from collections.abc import Iterable, Mapping
 
 from adapter_sync import __version__
+from adapter_sync.atomicfile import write_atomic
 from adapter_sync.errors import AdapterSyncError
 from adapter_sync.model import SLUG_RE, Live, LiveConnector
 
@@ -137,42 +137,7 @@ def to_yaml(live: Live, *, include_inactive: bool = False) -> str:
 
 def write_file(path: str, text: str, *, force: bool) -> None:
     """Write ``text`` to ``path`` atomically; refuse to replace an existing file without force."""
-    if not force and os.path.lexists(path):
-        raise AdapterSyncError(f"{path} exists; use --force to overwrite")
-    if os.path.isdir(path):
-        raise AdapterSyncError(f"{path} is a directory")
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(text.encode("utf-8"))
-                handle.flush()
-                os.fsync(handle.fileno())
-            if force:
-                if os.path.exists(path):
-                    os.chmod(tmp, os.stat(path).st_mode & 0o7777)
-                os.replace(tmp, path)
-            else:
-                _publish_exclusive(tmp, path)
-        finally:
-            if os.path.lexists(tmp):
-                os.unlink(tmp)
-    except OSError as exc:
-        raise AdapterSyncError(f"cannot write {path}: {exc.strerror or exc}") from exc
-
-
-def _publish_exclusive(tmp: str, path: str) -> None:
-    """Move ``tmp`` to ``path`` unless ``path`` appeared meanwhile (no silent overwrite)."""
-    try:
-        os.link(tmp, path)  # atomic, and fails if path exists
-    except FileExistsError:
-        raise AdapterSyncError(f"{path} exists; use --force to overwrite") from None
-    except OSError:  # a filesystem without hard links
-        if os.path.lexists(path):
-            raise AdapterSyncError(f"{path} exists; use --force to overwrite") from None
-        os.replace(tmp, path)
+    write_atomic(path, text, overwrite=force, keep_mode=True)
 
 
 def split_files(live: Live, *, include_inactive: bool) -> Mapping[str, str]:
@@ -188,12 +153,11 @@ def split_files(live: Live, *, include_inactive: bool) -> Mapping[str, str]:
     return files
 
 
-def write_split(live: Live, directory: str, *, include_inactive: bool, force: bool) -> list[str]:
-    """Write ``<source_name>.yaml`` per connector into ``directory`` (created if missing).
+def write_split(files: Mapping[str, str], directory: str, *, force: bool) -> list[str]:
+    """Write each ``name → text`` of ``files`` into ``directory`` (created if missing).
 
     Without ``force``, nothing is written if any target file exists. Returns the paths written.
     """
-    files = split_files(live, include_inactive=include_inactive)
     targets = {os.path.join(directory, name): text for name, text in files.items()}
     if not force:
         existing = [path for path in targets if os.path.lexists(path)]

@@ -1,40 +1,49 @@
 """Saved plans: ``plan --out FILE`` writes one, ``apply --plan FILE`` loads and checks it.
 
-A plan file holds the plan and, for every action on an existing connector, the live state the
-action was computed from. Before applying, :func:`check_stale` compares that snapshot with the
-current live state: a plan is applied exactly as saved, or refused as stale, never re-planned.
+A plan file (``schemas/planfile.schema.json``) holds the plan: every create with the connector
+it declares, and every action on an existing connector with the live state it was computed
+from. Loading validates the file against that schema (jsonschema), then builds the actions,
+which check their own invariants. Before applying, :func:`check_stale` compares each saved live
+state with the current one through :mod:`adapter_sync.diff`: a plan is applied exactly as
+saved, or refused as stale, never re-planned.
 
 The file never holds the API key: it is never passed in, and credentials in the URL
-(``https://user:pass@host``) are stripped before saving or showing the URL.
+(``https://user:pass@host``) are stripped before saving or showing the URL. The caller may pass
+a redactor as a last line of defence for values read from the server.
 """
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import json
-import os
-import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from adapter_sync import __version__
+from adapter_sync import __version__, diff, schemafiles
+from adapter_sync.atomicfile import write_atomic
 from adapter_sync.errors import AdapterSyncError, StalePlanError
+from adapter_sync.escape import clean
 from adapter_sync.model import (
-    ACTION_KINDS,
-    FIELDS,
     Action,
-    FieldChange,
+    Cause,
+    DesiredConnector,
+    InvalidAction,
     Live,
     LiveConnector,
     Plan,
+    normalize_kinds,
 )
-from adapter_sync.render import clean
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 KIND = "adapter-sync-plan"
+SCHEMA = "planfile.schema.json"
 #: At most this many staleness reasons are spelled out; the rest are counted.
 MAX_REASONS = 10
+
+_CAUSES = {Cause.DECLARED_INACTIVE: "declared_inactive", Cause.PRUNED: "pruned"}
+_CAUSE_OF = {v: k for k, v in _CAUSES.items()}
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,12 @@ def _live_dict(live: LiveConnector) -> dict[str, Any]:
     return data
 
 
+def _desired_dict(desired: DesiredConnector) -> dict[str, Any]:
+    body = desired.create_body()
+    del body["source_name"]
+    return body
+
+
 def to_dict(plan: Plan, api_url: str) -> dict[str, Any]:
     """The plan-file document for ``plan`` (credentials stripped from ``api_url``)."""
     return {
@@ -92,40 +107,26 @@ def to_dict(plan: Plan, api_url: str) -> dict[str, Any]:
                 "kind": action.kind,
                 "source_name": action.source_name,
                 "connector_id": action.connector_id,
-                "reason": action.reason,
+                "cause": _CAUSES[action.cause] if action.cause is not None else None,
                 "changes": {
                     field: {"before": change.before, "after": change.after}
                     for field, change in action.changes.items()
                 },
                 "live": _live_dict(action.live) if action.live is not None else None,
+                "desired": _desired_dict(action.desired) if action.desired is not None else None,
             }
             for action in plan.actions
         ],
     }
 
 
-def save(path: str, plan: Plan, api_url: str) -> None:
-    """Write ``plan`` to ``path`` atomically (temp file, then rename), readable by owner only."""
+def save(path: str, plan: Plan, api_url: str,
+         redact: Callable[[str], str] | None = None) -> None:
+    """Write ``plan`` to ``path`` atomically, readable by its owner only (mode 0600)."""
     text = json.dumps(to_dict(plan, api_url), indent=2, ensure_ascii=False) + "\n"
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".adapter-sync-plan.", suffix=".tmp")
-    except OSError as exc:
-        raise AdapterSyncError(f"{path}: cannot write plan file: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:  # mkstemp: mode 0600
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise AdapterSyncError(
-                f"{path}: cannot write plan file: {exc.strerror or exc}"
-            ) from exc
-        raise
+    if redact is not None:
+        text = redact(text)
+    write_atomic(path, text, overwrite=True, mode=0o600, what="plan file")
 
 
 # --- load -----------------------------------------------------------------------------------
@@ -135,112 +136,110 @@ class _Invalid(Exception):
     """Internal: why a plan file is malformed; turned into one AdapterSyncError line."""
 
 
-def _need(cond: bool, why: str) -> None:
-    if not cond:
-        raise _Invalid(why)
+@functools.cache
+def _validator() -> Any:
+    from jsonschema import Draft7Validator
+
+    return Draft7Validator(schemafiles.load(SCHEMA))
 
 
-def _str_list(value: Any, what: str) -> list[str]:
-    _need(isinstance(value, list) and all(isinstance(v, str) for v in value),
-          f"{what} must be a list of strings")
-    return value
+_TYPES = {"object": "an object", "array": "a list", "string": "a string", "boolean":
+          "true or false", "integer": "a whole number", "null": "null", "number": "a number"}
 
 
-def _str_map(value: Any, what: str) -> dict[str, str]:
-    _need(isinstance(value, dict) and all(isinstance(v, str) for v in value.values()),
-          f"{what} must be an object of strings")
-    return value
+def _where(path: Any) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "the document"
 
 
-def _check_value(field: str, value: Any, what: str) -> None:
-    if field == "name":
-        _need(isinstance(value, str), f"{what} must be a string")
-    elif field == "accepted_kinds":
-        _str_list(value, what)
-    elif field == "metadata":
-        _str_map(value, what)
-    else:  # is_active
-        _need(isinstance(value, bool), f"{what} must be true or false")
+def _explain(error: Any) -> str:
+    """One line for the most relevant schema error."""
+    where = _where(error.absolute_path)
+    kw, value = error.validator, error.validator_value
+    if kw == "const" and error.absolute_path and error.absolute_path[-1] == "format_version":
+        return (f"format_version {json.dumps(error.instance)} is not supported by adapter-sync "
+                f"{__version__} (it reads version {FORMAT_VERSION}); make the plan again with "
+                "this version")
+    if kw == "const" and list(error.absolute_path) == ["kind"]:
+        return f'not an adapter-sync plan file ("kind" is not {KIND!r})'
+    if kw == "type" and "additionalProperties" in error.relative_schema_path:
+        return f"{_where(list(error.absolute_path)[:-1])} must be an object of strings"
+    if kw == "type":
+        wanted = [value] if isinstance(value, str) else value
+        return f"{where} must be {' or '.join(_TYPES.get(t, t) for t in wanted)}"
+    if kw == "oneOf":  # a value that is neither null nor the expected shape
+        best = min(error.context, key=lambda e: len(e.absolute_path), default=None)
+        if best is not None and best.validator != "type":
+            return _explain(best)
+        return f"{where} must be {_shape(error.schema)}"
+    if kw == "required":
+        missing = [k for k in value if k not in error.instance]
+        return f"{where}: {', '.join(missing)} missing"
+    if kw == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        noun = "field" if error.absolute_path and error.absolute_path[-1] == "changes" else "key"
+        return f"{where} has unknown {noun} {', '.join(map(repr, extra))}"
+    if kw == "enum":
+        return f"{where} must be one of {', '.join(json.dumps(v) for v in value)}"
+    if kw in ("minimum", "minLength"):
+        return f"{where} must not be {'negative' if kw == 'minimum' else 'empty'}"
+    return f"{where}: {error.message}"  # pragma: no cover - every keyword above is used
 
 
-def _parse_live(data: Any, where: str) -> LiveConnector:
-    _need(isinstance(data, dict), f"{where}.live must be an object")
-    for key in ("connector_id", "source_name", "name"):
-        _need(isinstance(data.get(key), str), f"{where}.live.{key} must be a string")
-    _str_list(data.get("accepted_kinds"), f"{where}.live.accepted_kinds")
-    _str_map(data.get("metadata"), f"{where}.live.metadata")
-    _need(isinstance(data.get("is_active"), bool), f"{where}.live.is_active must be true or false")
-    created_at = data.get("created_at")
-    _need(created_at is None or isinstance(created_at, str),
-          f"{where}.live.created_at must be a string")
+def _shape(schema: Any) -> str:
+    options = schema.get("oneOf", [])
+    names = [o["$ref"].rsplit("/", 1)[1] for o in options if "$ref" in o]
+    return {"live": "an object (the live connector)", "desired": "an object (the declared "
+            "connector)", "strings": "a list of strings", "string_map": "an object of strings"
+            }.get(names[0] if names else "", "of another shape")
+
+
+def _live(data: dict[str, Any]) -> LiveConnector:
     return LiveConnector.from_api(data)
 
 
-def _parse_action(data: Any, i: int) -> Action:
-    where = f"actions[{i}]"
-    _need(isinstance(data, dict), f"{where} must be an object")
-    kind = data.get("kind")
-    _need(kind in ACTION_KINDS, f"{where}.kind must be one of {', '.join(ACTION_KINDS)}")
-    source_name = data.get("source_name")
-    _need(isinstance(source_name, str) and source_name != "", f"{where}.source_name missing")
-    connector_id = data.get("connector_id")
-    reason = data.get("reason", "")
-    _need(isinstance(reason, str), f"{where}.reason must be a string")
-    raw_changes = data.get("changes")
-    _need(isinstance(raw_changes, dict), f"{where}.changes must be an object")
-    changes: dict[str, FieldChange] = {}
-    for field, change in raw_changes.items():
-        # Only fields the API accepts: a tampered file must not smuggle others into a request.
-        _need(field in FIELDS, f"{where}.changes has unknown field {field!r}")
-        _need(isinstance(change, dict) and set(change) == {"before", "after"},
-              f"{where}.changes.{field} must have exactly 'before' and 'after'")
-        _check_value(field, change["after"], f"{where}.changes.{field}.after")
-        if change["before"] is not None:
-            _check_value(field, change["before"], f"{where}.changes.{field}.before")
-        changes[field] = FieldChange(change["before"], change["after"])
-    # The kind must say what the changes do: the safety check and the renderers trust it.
-    active = changes["is_active"].after if "is_active" in changes else None
-    expected = {"create": None, "update": None, "reactivate": True, "deactivate": False}[kind]
-    _need(active is expected, f"{where}: kind {kind!r} "
-          + ("must not change is_active" if expected is None
-             else f"must set is_active to {str(expected).lower()}"))
-    if kind == "create":
-        _need(connector_id is None, f"{where}: a create has no connector_id")
-        _need(data.get("live") is None, f"{where}: a create has no live state")
-        live = None
-    else:
-        _need(isinstance(connector_id, str) and connector_id != "",
-              f"{where}.connector_id must be a string")
-        _need(bool(changes), f"{where}.changes is empty")
-        live = _parse_live(data.get("live"), where)
-        _need(live.source_name == source_name and live.connector_id == connector_id,
-              f"{where}.live does not match the action's source_name and connector_id")
-    return Action(kind, source_name, connector_id, changes, live=live, reason=reason)
+def _action(data: dict[str, Any]) -> Action:
+    desired = None
+    if data.get("desired") is not None:
+        d = data["desired"]
+        desired = DesiredConnector(data["source_name"], d["name"],
+                                   normalize_kinds(d.get("accepted_kinds")),
+                                   dict(d.get("metadata") or {}))
+    changes = diff.changes_of(
+        (field, change["before"], change["after"]) for field, change in data["changes"].items())
+    cause = data.get("cause")
+    return Action(
+        data["kind"], data["source_name"], data["connector_id"], changes,
+        live=_live(data["live"]) if data.get("live") is not None else None,
+        desired=desired, cause=_CAUSE_OF[cause] if cause is not None else None,
+    )
 
 
 def _parse(doc: Any) -> SavedPlan:
-    _need(isinstance(doc, dict), "not a JSON object")
-    _need(doc.get("kind") == KIND, "not an adapter-sync plan file (\"kind\" is not "
-          f"{KIND!r})")
-    version = doc.get("format_version")
-    _need(version == FORMAT_VERSION,
-          f"format_version {json.dumps(version)} is not supported by adapter-sync {__version__} "
-          f"(it reads version {FORMAT_VERSION}); make the plan again with this version")
-    api_url = doc.get("api_url")
-    _need(isinstance(api_url, str) and api_url != "", "api_url missing")
-    prune, live_active = doc.get("prune"), doc.get("live_active")
-    _need(isinstance(prune, bool), "prune must be true or false")
-    _need(isinstance(live_active, int) and not isinstance(live_active, bool) and live_active >= 0,
-          "live_active must be a count")
-    unmanaged = _str_list(doc.get("unmanaged"), "unmanaged")
-    raw_actions = doc.get("actions")
-    _need(isinstance(raw_actions, list), "actions must be a list")
-    actions = tuple(_parse_action(a, i) for i, a in enumerate(raw_actions))
+    if not isinstance(doc, dict):
+        raise _Invalid("not a JSON object")
+    # Say first what the file is not (another kind of file, another version), then the
+    # shallowest problem.
+    errors = sorted(_validator().iter_errors(doc), key=lambda e: (
+        list(e.absolute_path) != ["kind"], list(e.absolute_path) != ["format_version"],
+        len(e.absolute_path)))
+    if errors:
+        raise _Invalid(_explain(errors[0]))
+    actions: list[Action] = []
+    for i, data in enumerate(doc["actions"]):
+        if data["kind"] != "create" and data.get("live") is None:
+            raise _Invalid(f"actions[{i}].live must be an object (the live connector)")
+        try:
+            actions.append(_action(data))
+        except InvalidAction as exc:
+            raise _Invalid(f"actions[{i}]: {exc}") from None
     names = [a.source_name for a in actions]
-    _need(len(set(names)) == len(names), "a connector appears in more than one action")
-    tool_version = doc.get("tool_version")
-    plan = Plan(actions, tuple(unmanaged), live_active, prune)
-    return SavedPlan(plan, api_url, tool_version if isinstance(tool_version, str) else "")
+    if len(set(names)) != len(names):
+        raise _Invalid("a connector appears in more than one action")
+    plan = Plan(tuple(actions), tuple(doc["unmanaged"]), doc["live_active"], doc["prune"])
+    return SavedPlan(plan, doc["api_url"], doc.get("tool_version", ""))
 
 
 def load(path: str) -> SavedPlan:
@@ -274,22 +273,6 @@ def _show(field: str, value: Any) -> str:
     return clean(json.dumps(value, ensure_ascii=False, sort_keys=True))
 
 
-def _differences(saved: LiveConnector, now: LiveConnector) -> list[str]:
-    """Fields that differ, compared normalised (kinds as sets); created_at is ignored."""
-    pairs = [
-        ("connector_id", saved.connector_id, now.connector_id),
-        ("name", saved.name, now.name),
-        ("accepted_kinds", set(saved.accepted_kinds), set(now.accepted_kinds)),
-        ("metadata", dict(saved.metadata), dict(now.metadata)),
-        ("is_active", saved.is_active, now.is_active),
-    ]
-    return [
-        f"{field} {_show(field, old)} -> {_show(field, new)}"
-        for field, old, new in pairs
-        if old != new
-    ]
-
-
 def stale_reasons(plan: Plan, live: Live) -> list[str]:
     """Why ``plan`` no longer fits ``live``, one reason per planned connector; empty if it fits."""
     reasons: list[str] = []
@@ -306,9 +289,12 @@ def stale_reasons(plan: Plan, live: Live) -> list[str]:
             saved = action.live
             if saved is None:  # a hand-built plan; load() never yields this
                 saved = LiveConnector(action.connector_id or "", action.source_name, "")
-            diff = _differences(saved, now)
-            if diff:
-                reasons.append(f"{name} changed live ({', '.join(diff)})")
+            changed = diff.compare_live(saved, now)
+            if changed:
+                shown = ", ".join(
+                    f"{field} {_show(field, c.before)} -> {_show(field, c.after)}"
+                    for field, c in changed.items())
+                reasons.append(f"{name} changed live ({shown})")
     return reasons
 
 
