@@ -152,21 +152,6 @@ def test_surrounding_whitespace_of_the_key_is_ignored() -> None:
     assert script.requests[0].headers["authorization"] == f"Bearer {KEY}"
 
 
-def test_sandbox_url_needs_no_key_and_uses_the_builtin_one() -> None:
-    script = Script(ok([]))
-    client = make_client("sandbox:/tmp/unused.db", None, transport=script.transport)
-    assert client.base_url == "http://sandbox/v1"
-    assert run(lambda c: c.list_connectors(), client) == []
-    assert script.requests[0].headers["authorization"] == "Bearer pk_live_sandbox"
-    assert script.requests[0].url.path == "/v1/custom-connectors"
-
-
-def test_sandbox_url_uses_the_given_key() -> None:
-    script = Script(ok([]))
-    run(lambda c: c.list_connectors(), make_client("sandbox:", KEY, transport=script.transport))
-    assert script.requests[0].headers["authorization"] == f"Bearer {KEY}"
-
-
 def test_repr_does_not_show_the_key() -> None:
     client = make_client(URL, KEY)
     assert KEY not in repr(client) and URL in repr(client)

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 
 from adapter_sync.client import AdapterClient, make_client
+from adapter_sync.engine import Engine, Settings
 from adapter_sync.errors import ApiError, OutcomeUnknown
+from adapter_sync.sandbox.inprocess import BASE_URL, SANDBOX_KEY
 
 KEY = "pk_live_test"
 FAST = {"backoff_base": 0.001, "backoff_cap": 0.01}
@@ -26,8 +28,8 @@ class Backend:
     def client(self, key: str | None = KEY, **kw: Any) -> AdapterClient:
         kw = {**FAST, **kw}
         if self.kind == "inprocess":
-            return make_client(f"sandbox:{self.handle.db}", key,
-                               transport=self.handle.transport, **kw)
+            return make_client(BASE_URL, key or SANDBOX_KEY, transport=self.handle.transport,
+                               **kw)
         return make_client(self.handle.url, key, **kw)
 
     def set_faults(self, **faults: Any) -> None:
@@ -271,15 +273,20 @@ def test_closed_server_is_a_connection_error(start_sandbox: Any) -> None:
 # --------------------------------------------------------------------------- sandbox: URLs
 
 
+def sandbox_client(url: str) -> AdapterClient:
+    """The client the engine wires for a ``sandbox:`` URL (no key given)."""
+    return Engine(Settings(api_url=url)).connect()
+
+
 def test_sandbox_url_persists_in_its_db_without_a_key(tmp_path: Path) -> None:
     db = tmp_path / "state" / "sb.db"
-    run(make_client(f"sandbox:{db}", None), lambda c: c.create(new("kept")))
-    live = run(make_client(f"sandbox:{db}", None), lambda c: c.list_connectors())
+    run(sandbox_client(f"sandbox:{db}"), lambda c: c.create(new("kept")))
+    live = run(sandbox_client(f"sandbox:{db}"), lambda c: c.list_connectors())
     assert [c.source_name for c in live] == ["kept"] and db.exists()
 
 
 def test_bare_sandbox_url_uses_the_default_db(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    run(make_client("sandbox:", None), lambda c: c.create(new("here")))
+    run(sandbox_client("sandbox:"), lambda c: c.create(new("here")))
     assert (tmp_path / ".adapter-sync" / "sandbox.db").exists()

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapter_sync.applier import apply_plan
-from adapter_sync.client import make_client
+from adapter_sync.engine import Engine, Settings
 from adapter_sync.model import KINDS, Desired, DesiredConnector, Live
 from adapter_sync.planner import plan
 
@@ -53,7 +53,7 @@ def test_plan_apply_plan_is_empty(tmp_path, desired_spec, live_spec, prune, igno
     db = tmp_path / f"sandbox-{next(_dbs)}.db"
 
     async def scenario() -> None:
-        async with make_client(f"sandbox:{db}", None) as client:
+        async with Engine(Settings(api_url=f"sandbox:{db}")).connect() as client:
             await _seed(client, live_spec)
             before = Live.from_list(await client.list_connectors())
             first = plan(desired, before, prune=prune)

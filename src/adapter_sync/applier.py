@@ -1,24 +1,29 @@
 """apply(plan, client) -> Result: execute a plan with bounded concurrency.
 
-- Never re-plans: it does exactly the plan's actions.
+- Never re-plans: it does exactly the plan's actions. A create carries the connector it
+  declares; when one is found live in its place it is adopted and brought to that declaration
+  (compared by :mod:`adapter_sync.diff`), which is still the create's own intent.
 - A create whose answer was lost (OutcomeUnknown), or that meets a 409 because another run
   created it meanwhile, is resolved by re-listing: an existing connector is adopted (and patched
   where its fields differ), a missing one is created again. Never created twice.
 - One failing action does not stop the others; the Result lists what failed and why.
-- Ctrl-C (SIGINT) stops starting new actions, waits for the calls in flight, and reports.
+- A ``stop`` event (set by the command layer on Ctrl-C or SIGTERM) stops starting new actions;
+  the calls in flight finish, and the Result says it was interrupted. ``progress`` is called
+  with each outcome as it happens. This module installs no signal handler and draws nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
-import signal
-import sys
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from adapter_sync.diff import compare
 from adapter_sync.errors import AdapterSyncError, ApiError, OutcomeUnknown
 from adapter_sync.model import Action, LiveConnector, Outcome, Plan, Result
-from adapter_sync.planner import declared_by, reconcile
+
+Progress = Callable[[Outcome], None]
 
 #: How many times a create may come back "outcome unknown" before we give up on it.
 MAX_CREATE_ROUNDS = 10
@@ -65,9 +70,11 @@ class Relister:
 
 
 async def _adopt(action: Action, found: LiveConnector, client: Client, why: str) -> Outcome:
-    fix = reconcile(declared_by(action), found)  # the planner's own comparison
-    if fix is not None:
-        await client.update(found.connector_id, fix.request_body(), source_name=action.source_name)
+    assert action.desired is not None
+    fix = compare(action.desired, found)  # a create declares an active connector
+    if fix:
+        body = {field: change.after for field, change in fix.items()}
+        await client.update(found.connector_id, body, source_name=action.source_name)
         why += " and updated it"
     return Outcome(action, "done", why, found.connector_id)
 
@@ -103,64 +110,37 @@ async def _execute(action: Action, client: Client, relister: Relister) -> Outcom
     return Outcome(action, "done", "", updated.connector_id)
 
 
-class _Progress:
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.total, self.done, self.enabled = total, 0, enabled
-
-    def step(self) -> None:
-        self.done += 1
-        if self.enabled:
-            sys.stderr.write(f"\r  applying: {self.done}/{self.total}")
-            if self.done == self.total:
-                sys.stderr.write("\n")
-            sys.stderr.flush()
-
-
 async def apply_plan(
-    plan: Plan, client: Client, *, concurrency: int = 4, progress: bool = False
+    plan: Plan,
+    client: Client,
+    *,
+    concurrency: int = 4,
+    progress: Progress | None = None,
+    stop: threading.Event | None = None,
 ) -> Result:
     """Execute every action of ``plan``; never raises for a single action's failure."""
     actions = plan.actions
     outcomes: list[Outcome | None] = [None] * len(actions)
     gate = asyncio.Semaphore(concurrency)
-    stop = asyncio.Event()
+    halt = stop or threading.Event()
     relister = Relister(client)
-    bar = _Progress(len(actions), progress)
 
     async def run(index: int, action: Action) -> None:
         async with gate:
-            if stop.is_set():
+            if halt.is_set():
                 outcomes[index] = Outcome(action, "skipped", "interrupted before it started")
                 return
             try:
-                outcomes[index] = await _execute(action, client, relister)
+                outcome = await _execute(action, client, relister)
             except AdapterSyncError as exc:
-                outcomes[index] = Outcome(action, "failed", str(exc))
-            bar.step()
+                outcome = Outcome(action, "failed", str(exc))
+            outcomes[index] = outcome
+            if progress is not None:
+                progress(outcome)
 
-    loop = asyncio.get_running_loop()
-    handled = False
-    if sys.platform != "win32":
-        try:
-            loop.add_signal_handler(signal.SIGINT, _interrupt, stop)
-            handled = True
-        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
-            handled = False
-    try:
-        await asyncio.gather(*(run(i, a) for i, a in enumerate(actions)))
-    finally:
-        if handled:
-            loop.remove_signal_handler(signal.SIGINT)
+    await asyncio.gather(*(run(i, a) for i, a in enumerate(actions)))
     final = tuple(
         o if o is not None else Outcome(a, "skipped", "not started")
         for o, a in zip(outcomes, actions, strict=True)
     )
-    return Result(final, interrupted=stop.is_set())
-
-
-def _interrupt(stop: asyncio.Event) -> None:
-    if stop.is_set():  # a second Ctrl-C: stop waiting
-        raise KeyboardInterrupt
-    stop.set()
-    sys.stderr.write("\nInterrupted: finishing the calls in flight, starting no new ones...\n")
-    sys.stderr.flush()
+    return Result(final, interrupted=halt.is_set())

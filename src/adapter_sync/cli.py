@@ -1,35 +1,43 @@
-"""The command line: parse, call, render, exit code. No business logic lives here.
+"""The command line: parse options, prompt, print, map errors to exit codes. Nothing else.
+
+Every command is one call into :mod:`adapter_sync.engine` (the workflow and its safety checks
+live there); this module owns what belongs to the process: reading the API key once, the
+terminal (colour, the confirmation prompt, the progress line), signal handling during apply,
+logging setup for ``--debug``, and turning every failure into one line and an exit code.
 
 Exit codes: 0 success, 1 any error (usage errors included), 2 "changes present" for
-``plan --detailed-exitcode``. Heavy modules (httpx, rich, deepdiff, the sandbox) are imported
-inside the commands that need them so ``--help`` and ``--version`` start fast.
+``plan --detailed-exitcode``. Heavy modules (httpx, deepdiff, jsonschema, the sandbox) are
+imported inside the commands that need them so ``--help`` and ``--version`` start fast.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
-from collections.abc import Sequence
-from typing import Any
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from adapter_sync import __version__
+from adapter_sync.engine import DEFAULT_API_URL
 from adapter_sync.errors import AdapterSyncError, ConfigError
+from adapter_sync.secrets import Redactor, read_key
 
-DEFAULT_API_URL = "https://api.adapter.com/v1"
-API_KEY_ENV = "ADAPTER_API_KEY"
+if TYPE_CHECKING:
+    from adapter_sync.engine import Engine
+
 
 # Set by the group callback, read by main() when an exception escapes a command.
-_state: dict[str, Any] = {"debug": False}
+_state: dict[str, Any] = {"debug": False, "redact": Redactor()}
 
 
 def _redact(text: str) -> str:
-    """Remove the API key from any text that is about to be shown (defence in depth)."""
-    key = os.environ.get(API_KEY_ENV)
-    if key and len(key) >= 4 and key in text:
-        text = text.replace(key, "***")
-    return text
+    """The one redactor (built from the key read at start-up) over any text shown."""
+    return _state["redact"](text)
 
 
 def _echo_err(message: str) -> None:
@@ -39,7 +47,7 @@ def _echo_err(message: str) -> None:
 def _one_line(text: str) -> str:
     """``text`` with control characters escaped: a message quoting a config key or a server's
     answer stays on one line and cannot drive the terminal (or start a ``::`` CI command)."""
-    from adapter_sync.render import clean
+    from adapter_sync.escape import clean
 
     return clean(text)
 
@@ -59,28 +67,26 @@ def _github_annotations(error: ConfigError) -> None:
         click.echo(_redact(f"::error{where}::{data(problem.message)}"))
 
 
-class Settings:
-    """Global options shared by every command (the click context object)."""
+class Context:
+    """What the global options decide, shared by every command (the click context object)."""
 
     def __init__(self, api_url: str, max_attempts: int, deadline: float, max_rps: float | None,
-                 backoff_base: float = 0.5):
+                 backoff_base: float) -> None:
         self.api_url = api_url
         self.max_attempts = max_attempts
         self.deadline = deadline
         self.max_rps = max_rps
         self.backoff_base = backoff_base
+        self.api_key = read_key()  # the one read of ADAPTER_API_KEY
 
-    def client(self):  # -> AdapterClient
-        from adapter_sync.client import make_client
+    def engine(self, concurrency: int = 4) -> Engine:
+        from adapter_sync.engine import Engine, Settings
 
-        return make_client(
-            self.api_url,
-            os.environ.get(API_KEY_ENV),
-            max_attempts=self.max_attempts,
-            deadline=self.deadline,
-            max_rps=self.max_rps,
-            backoff_base=self.backoff_base,
-        )
+        settings = Settings(api_url=self.api_url, api_key=self.api_key,
+                            max_attempts=self.max_attempts, deadline=self.deadline,
+                            max_rps=self.max_rps, backoff_base=self.backoff_base,
+                            concurrency=concurrency)
+        return Engine(settings, redactor=_state["redact"])
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -120,12 +126,16 @@ def cli(ctx: click.Context, debug: bool, api_url: str, max_attempts: int, deadli
     change, apply makes the live state match, import writes YAML for what exists already.
     The API key is read from ADAPTER_API_KEY.
     """
+    context = Context(api_url, max_attempts, deadline, max_rps, backoff_base)
+    _state["redact"] = Redactor([context.api_key])
     _state["debug"] = debug or os.environ.get("ADAPTER_SYNC_DEBUG") == "1"
     if _state["debug"]:
         import logging
 
         logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
-    ctx.obj = Settings(api_url, max_attempts, deadline, max_rps, backoff_base)
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_state["redact"].logging_filter())
+    ctx.obj = context
 
 
 paths_argument = click.argument("paths", nargs=-1, type=click.Path(dir_okay=True, file_okay=True))
@@ -133,35 +143,17 @@ paths_argument = click.argument("paths", nargs=-1, type=click.Path(dir_okay=True
 
 @cli.command()
 @paths_argument
-def validate(paths: Sequence[str]) -> int:
+@click.pass_obj
+def validate(context: Context, paths: Sequence[str]) -> int:
     """Check config files offline: YAML pitfalls and the JSON Schema.
 
     PATHS are files or folders (every *.yaml / *.yml below, sorted). With none:
     ./connectors.yaml if it exists, else ./connectors/.
     """
-    from adapter_sync.config import load
-
-    desired = load(paths)
+    desired = context.engine().validate(paths)
     n, f = len(desired.connectors), len(desired.files)
     click.echo(f"OK: {n} connector{'s' * (n != 1)} in {f} file{'s' * (f != 1)} valid.")
     return 0
-
-
-def _load_and_fetch(settings: Settings, paths: Sequence[str]):
-    """Validate the config (no request at all if it is invalid), then list live state once."""
-    import asyncio
-
-    from adapter_sync.config import load
-
-    desired = load(paths)
-    return desired, asyncio.run(_fetch(settings))
-
-
-async def _fetch(settings: Settings):
-    from adapter_sync.model import Live
-
-    async with settings.client() as client:
-        return Live.from_list(await client.list_connectors())
 
 
 def _use_color() -> bool:
@@ -177,18 +169,6 @@ prune_option = click.option(
 )
 
 
-def _render(plan, fmt: str) -> str:
-    from adapter_sync import render
-
-    if fmt == "json":
-        text = render.render_json(plan)
-    elif fmt == "markdown":
-        text = render.render_markdown(plan)
-    else:
-        text = render.render_text(plan, color=_use_color())
-    return _redact(text)
-
-
 @cli.command()
 @paths_argument
 @format_option
@@ -198,20 +178,74 @@ def _render(plan, fmt: str) -> str:
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 0 when there are no changes, 2 when there are, 1 on error.")
 @click.pass_obj
-def plan(settings: Settings, paths: Sequence[str], fmt: str, prune: bool, out: str | None,
+def plan(context: Context, paths: Sequence[str], fmt: str, prune: bool, out: str | None,
          detailed_exitcode: bool) -> int:
     """Show what apply would change. Reads the API; never writes to it."""
-    from adapter_sync import planfile
-    from adapter_sync.planner import plan as make_plan
-
-    desired, live = _load_and_fetch(settings, paths)
-    result = make_plan(desired, live, prune=prune or desired.prune)
-    click.echo(_render(result, fmt), nl=False)
+    engine = context.engine()
+    planned = engine.plan(paths, prune=prune)
+    click.echo(engine.render(planned.plan, fmt, color=_use_color()), nl=False)  # type: ignore[arg-type]
     if out:
-        planfile.save(out, result, settings.api_url)
+        engine.save_plan(out, planned.plan)
         click.echo(f"Plan saved to {out}; run 'adapter-sync apply --plan {out}' to apply it.",
                    err=fmt != "text")
-    return 2 if detailed_exitcode and result.has_changes else 0
+    return 2 if detailed_exitcode and planned.plan.has_changes else 0
+
+
+class _ApplyDisplay:
+    """What an apply shows while it runs: the plan, the prompt, a progress line on a TTY."""
+
+    def __init__(self, engine: Engine, confirm: bool) -> None:
+        self.engine, self.confirm = engine, confirm
+        self.done, self.total = 0, 0
+        self.bar = sys.stderr.isatty()
+
+    def show_plan(self, plan: Any) -> None:
+        self.total = len(plan.actions)
+        click.echo(self.engine.render(plan, "text", color=_use_color()), nl=False)
+
+    def approve(self, plan: Any) -> bool:
+        if not self.confirm:
+            return True
+        if not sys.stdin.isatty():
+            raise AdapterSyncError(
+                "refusing to apply without confirmation: no terminal to ask on; "
+                "pass --auto-approve (or apply a saved plan with --plan)"
+            )
+        if click.confirm("Apply these changes?", default=False):
+            return True
+        click.echo("Nothing applied.")
+        return False
+
+    def progress(self, outcome: Any) -> None:
+        self.done += 1
+        if self.bar:
+            sys.stderr.write(f"\r  applying: {self.done}/{self.total}")
+            if self.done == self.total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """A stop event set by Ctrl-C (SIGINT): no new calls start, those in flight finish. A
+    second Ctrl-C stops waiting. Only in the main thread; handlers restored afterwards."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if stop.is_set():  # the second one: stop waiting
+            raise KeyboardInterrupt
+        stop.set()
+        sys.stderr.write("\nInterrupted: finishing the calls in flight, starting no new ones...\n")
+        sys.stderr.flush()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @cli.command()
@@ -224,50 +258,23 @@ def plan(settings: Settings, paths: Sequence[str], fmt: str, prune: bool, out: s
 @click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True,
               help="API calls in flight at once.")
 @click.pass_obj
-def apply(settings: Settings, paths: Sequence[str], prune: bool, plan_file: str | None,
+def apply(context: Context, paths: Sequence[str], prune: bool, plan_file: str | None,
           auto_approve: bool, force: bool, concurrency: int) -> int:
     """Make the live state match the config: create, update, reactivate, deactivate."""
-    import asyncio
+    from adapter_sync.engine import Hooks
 
-    from adapter_sync import planfile
-    from adapter_sync.applier import apply_plan
-    from adapter_sync.errors import SafetyError
-    from adapter_sync.planner import check_safety
-    from adapter_sync.planner import plan as make_plan
-    from adapter_sync.render import render_result
-
-    if plan_file:
-        saved = planfile.load(plan_file)
-        live = asyncio.run(_fetch(settings))
-        planfile.check_stale(saved, live, settings.api_url)
-        result = saved.plan
-    else:
-        desired, live = _load_and_fetch(settings, paths)
-        result = make_plan(desired, live, prune=prune or desired.prune)
-    click.echo(_render(result, "text"), nl=False)
-    if not result.has_changes:
+    engine = context.engine(concurrency)
+    display = _ApplyDisplay(engine, confirm=not (plan_file or auto_approve))
+    with _stop_on_signals() as stop:
+        applied = engine.apply(paths, plan_file=plan_file, prune=prune, force=force,
+                               hooks=Hooks(show_plan=display.show_plan, approve=display.approve,
+                                           progress=display.progress, stop=stop))
+    if not applied.approved:
+        return 1
+    if applied.result is None:
         return 0
-    problem = check_safety(result, live)
-    if problem and not force:
-        raise SafetyError(f"{problem}; re-run with --force if this is intended")
-    if not plan_file and not auto_approve:
-        if not sys.stdin.isatty():
-            raise AdapterSyncError(
-                "refusing to apply without confirmation: no terminal to ask on; "
-                "pass --auto-approve (or apply a saved plan with --plan)"
-            )
-        if not click.confirm("Apply these changes?", default=False):
-            click.echo("Nothing applied.")
-            return 1
-
-    async def run():
-        async with settings.client() as client:
-            return await apply_plan(result, client, concurrency=concurrency,
-                                    progress=sys.stderr.isatty())
-
-    outcome = asyncio.run(run())
-    click.echo(_redact(render_result(outcome, color=_use_color())), nl=False)
-    return 0 if outcome.ok else 1
+    click.echo(engine.render_result(applied.result, color=_use_color()), nl=False)
+    return 0 if applied.result.ok else 1
 
 
 @cli.command("import")
@@ -278,27 +285,19 @@ def apply(settings: Settings, paths: Sequence[str], prune: bool, plan_file: str 
 @click.option("--include-inactive", is_flag=True, help="Also import inactive connectors (as active: false).")
 @click.option("--force", is_flag=True, help="Overwrite existing files.")
 @click.pass_obj
-def import_(settings: Settings, output: str | None, split_dir: str | None,
+def import_(context: Context, output: str | None, split_dir: str | None,
             include_inactive: bool, force: bool) -> int:
     """Write YAML for connectors that already exist, to adopt them."""
-    import asyncio
-
-    from adapter_sync import importer
-
     if output and split_dir:
         raise click.UsageError("--output and --split cannot be used together")
-    live = asyncio.run(_fetch(settings))
+    imported = context.engine().import_(output=output, split_dir=split_dir,
+                                        include_inactive=include_inactive, force=force)
     if split_dir:
-        written = importer.write_split(live, split_dir, include_inactive=include_inactive,
-                                       force=force)
-        click.echo(f"Wrote {len(written)} file(s) to {split_dir}.", err=True)
-        return 0
-    text = importer.to_yaml(live, include_inactive=include_inactive)
-    if output:
-        importer.write_file(output, text, force=force)
+        click.echo(f"Wrote {len(imported.written)} file(s) to {split_dir}.", err=True)
+    elif output:
         click.echo(f"Wrote {output}.", err=True)
     else:
-        click.echo(text, nl=False)
+        click.echo(imported.text, nl=False)
     return 0
 
 
@@ -310,8 +309,8 @@ def sandbox() -> None:
 @sandbox.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=8787, show_default=True)
-@click.option("--db", default=".adapter-sync/sandbox.db", show_default=True,
-              help="SQLite file holding the state.")
+@click.option("--db", default=None, help="SQLite file holding the state "
+              "[default: .adapter-sync/sandbox.db].")
 @click.option("--latency", type=float, default=0.0, help="Seconds added to every request.")
 @click.option("--error-rate", type=click.FloatRange(0, 1), default=0.0, help="Share of 5xx answers.")
 @click.option("--rate-limit-rate", type=click.FloatRange(0, 1), default=0.0,
@@ -319,12 +318,12 @@ def sandbox() -> None:
 @click.option("--drop-rate", type=click.FloatRange(0, 1), default=0.0,
               help="Share of writes committed, then answered by a dropped connection.")
 @click.option("--seed", type=int, default=None, help="Seed for the fault dice.")
-def sandbox_serve(host: str, port: int, db: str, latency: float, error_rate: float,
+def sandbox_serve(host: str, port: int, db: str | None, latency: float, error_rate: float,
                   rate_limit_rate: float, drop_rate: float, seed: int | None) -> int:
     """Serve the sandbox over HTTP until Ctrl-C."""
-    from adapter_sync.sandbox.server import serve
+    from adapter_sync.engine import serve_sandbox
 
-    serve(host=host, port=port, db=db, latency=latency, error_rate=error_rate,
+    serve_sandbox(host=host, port=port, db=db, latency=latency, error_rate=error_rate,
           rate_limit_rate=rate_limit_rate, drop_rate=drop_rate, seed=seed)
     return 0
 

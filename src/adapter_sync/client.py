@@ -20,7 +20,6 @@ import asyncio
 import ipaddress
 import logging
 import random
-import sqlite3
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -36,12 +35,9 @@ from adapter_sync.model import LiveConnector
 from adapter_sync.pacing import Pacer
 from adapter_sync.retry import RETRYABLE_5XX, RetryPolicy, server_wait_hint
 
-__all__ = ["AdapterClient", "make_client", "SANDBOX_KEY", "SANDBOX_DB", "USER_AGENT"]
+__all__ = ["AdapterClient", "make_client", "USER_AGENT"]
 
 API_KEY_ENV = "ADAPTER_API_KEY"
-SANDBOX_KEY = "pk_live_sandbox"
-SANDBOX_DB = ".adapter-sync/sandbox.db"
-SANDBOX_BASE_URL = "http://sandbox/v1"
 USER_AGENT = f"adapter-sync/{__version__}"
 MAX_CONNECTIONS = 64
 EXCERPT_CHARS = 100
@@ -174,21 +170,10 @@ def make_client(
     if timeout <= 0:
         raise ValueError("timeout must be positive")
     policy = RetryPolicy(max_attempts, deadline, backoff_base, backoff_cap)
-    if api_url.startswith("sandbox:"):
-        db_path = api_url[len("sandbox:"):] or SANDBOX_DB
-        if transport is None:
-            from adapter_sync.sandbox.inprocess import transport as sandbox_transport
-
-            try:
-                transport = sandbox_transport(db_path)
-            except (OSError, sqlite3.Error) as exc:
-                raise AdapterSyncError(
-                    f"cannot open the sandbox database {db_path!r}: {exc}") from None
-        base_url = SANDBOX_BASE_URL
-        key = _check_key(api_key) if api_key and api_key.strip() else SANDBOX_KEY
-    else:
-        base_url = _check_url(api_url)
-        key = _check_key(api_key)
+    # With an explicit transport the requests never leave the process (the in-process
+    # sandbox, tests): the plain-http-only-to-loopback rule is about the network.
+    base_url = api_url.strip().rstrip("/") if transport is not None else _check_url(api_url)
+    key = _check_key(api_key)
     return AdapterClient(
         base_url, key, policy=policy, max_rps=max_rps, timeout=timeout, transport=transport,
         sleep=sleep, clock=clock,

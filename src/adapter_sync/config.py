@@ -172,13 +172,16 @@ class _State:
     ignore: _Setting | None = None
 
 
-def load(paths: Sequence[str] = ()) -> Desired:
+def load(paths: Sequence[str] = (), *, env: Mapping[str, str] | None = None,
+         api_key: str | None = None) -> Desired:
     """Read and validate every config file; raise :class:`ConfigError` with all problems."""
     files, problems = _discover(paths)
     if problems:
         raise ConfigError(problems)
     state = _State()
-    env = dict(os.environ)
+    env = dict(os.environ if env is None else env)
+    if api_key is not None:
+        env[API_KEY_ENV] = api_key
     with yamlload.gc_paused():
         for path in files:
             doc, file_problems = yamlload.read(path, str(path))

@@ -13,9 +13,9 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 API_KEY_ENV = "ADAPTER_API_KEY"
 #: Shorter secrets are not searched for: replacing them would mangle ordinary text.
@@ -91,20 +91,19 @@ class Redactor:
                 text = text.replace(form, MASK)
         return text
 
-    def logging_filter(self) -> logging.Filter:
-        """A filter that redacts a record's final message (install it on handlers)."""
-        return _RedactingFilter(self)
+    def logging_filter(self) -> Any:
+        """A ``logging.Filter`` that redacts each record's final message (for handlers)."""
+        import logging
 
+        redactor = self
 
-class _RedactingFilter(logging.Filter):
-    def __init__(self, redactor: Redactor) -> None:
-        super().__init__()
-        self._redactor = redactor
+        class RedactingFilter(logging.Filter):
+            def filter(self, record: logging.LogRecord) -> bool:
+                if redactor:
+                    text = record.getMessage()
+                    clean = redactor(text)
+                    if clean != text:
+                        record.msg, record.args = clean, None
+                return True
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self._redactor:
-            text = record.getMessage()
-            clean = self._redactor(text)
-            if clean != text:
-                record.msg, record.args = clean, None
-        return True
+        return RedactingFilter()

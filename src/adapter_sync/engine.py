@@ -1,0 +1,277 @@
+"""The workflow of every command, in one place: adapter-sync's Python API.
+
+Like octoDNS's ``Manager.sync``, the :class:`Engine` holds the whole flow::
+
+    config (or a saved plan) ─▶ fetch live ─▶ plan ─▶ stale check ─▶ safety ─▶ approve ─▶ apply
+
+and is the one place a ``sandbox:`` URL becomes an in-process transport. Each method runs one
+event loop with one API client. The safety check lives here, not in the CLI, so every caller
+gets it: a plan that would deactivate too much is refused unless ``force=True``.
+
+The engine has no side effects on the process: it prints nothing, installs no signal handler
+and leaves the garbage collector alone. It talks back through :class:`Hooks` (show the plan,
+ask for approval, report each outcome, a stop event), which the CLI, or a platform team's own
+tooling, provides::
+
+    from adapter_sync.engine import Engine, Hooks, Settings
+    from adapter_sync.secrets import read_key
+
+    engine = Engine(Settings(api_url="https://api.adapter.com/v1", api_key=read_key()))
+    planned = engine.plan(["connectors/"])
+    print(engine.render(planned.plan, "text"))
+    applied = engine.apply(["connectors/"], hooks=Hooks(approve=lambda plan: True))
+    assert applied.result is None or applied.result.ok
+
+Every failure a user can cause is an :class:`~adapter_sync.errors.AdapterSyncError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from adapter_sync.errors import AdapterSyncError, SafetyError
+from adapter_sync.secrets import ApiKey, Redactor
+
+if TYPE_CHECKING:
+    import threading
+
+    import httpx
+
+    from adapter_sync.client import AdapterClient
+    from adapter_sync.model import Desired, Live, Outcome, Plan, Result
+
+DEFAULT_API_URL = "https://api.adapter.com/v1"
+SANDBOX_SCHEME = "sandbox:"
+Format = Literal["text", "markdown", "json"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How to reach the API and how hard to push it."""
+
+    api_url: str = DEFAULT_API_URL
+    api_key: ApiKey | None = field(default=None, repr=False)
+    max_attempts: int = 8
+    deadline: float = 120.0
+    max_rps: float | None = None
+    backoff_base: float = 0.5
+    concurrency: int = 4
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """How the engine talks back while it works (every hook is optional).
+
+    ``show_plan(plan)``: the plan about to be applied, before any write (and before a refusal).
+    ``approve(plan) -> bool``: asked once a plan with changes passed the safety check; False
+    applies nothing. ``progress(outcome)``: each action's outcome as it finishes. ``stop``: set
+    it (e.g. from a signal handler) to start no new action; the calls in flight finish.
+    """
+
+    show_plan: Callable[[Plan], None] | None = None
+    approve: Callable[[Plan], bool] | None = None
+    progress: Callable[[Outcome], None] | None = None
+    stop: threading.Event | None = None
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A plan, with the declared and live states it was made from."""
+
+    plan: Plan
+    live: Live
+    desired: Desired | None = None
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What ``apply`` did. ``result`` is None when nothing ran: no changes, or not approved."""
+
+    plan: Plan
+    result: Result | None
+    approved: bool = True
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What ``import`` produced: the YAML text (one file or stdout), or the files written."""
+
+    text: str | None = None
+    written: tuple[str, ...] = ()
+
+
+class Engine:
+    """Runs validate, plan, apply and import against one API (see the module docstring)."""
+
+    def __init__(self, settings: Settings | None = None, *,
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 redactor: Redactor | None = None) -> None:
+        """``transport`` replaces the network (tests); ``redactor`` is the one every output
+        goes through (by default one for ``settings.api_key``)."""
+        self.settings = settings or Settings()
+        self._transport = transport
+        self.redact = redactor or Redactor([self.settings.api_key])
+
+    # -- the commands ---------------------------------------------------------------------
+
+    def validate(self, paths: Sequence[str] = ()) -> Desired:
+        """Read and check the config offline; ConfigError lists every problem."""
+        from adapter_sync import config
+
+        key = self.settings.api_key
+        return config.load(paths, api_key=key.reveal() if key else None)
+
+    def plan(self, paths: Sequence[str] = (), *, prune: bool = False) -> Planned:
+        """What apply would change. Reads the API once; never writes. An invalid config sends
+        no request at all."""
+        from adapter_sync.planner import plan as make_plan
+
+        desired = self.validate(paths)
+        live = self._run(self._fetch)
+        return Planned(make_plan(desired, live, prune=prune or desired.prune), live, desired)
+
+    def apply(self, paths: Sequence[str] = (), *, plan_file: str | None = None,
+              prune: bool = False, force: bool = False, hooks: Hooks | None = None) -> Applied:
+        """Make the live state match: plan from ``paths`` (or take the saved ``plan_file``,
+        refused if stale), refuse an unsafe plan unless ``force``, ask ``hooks.approve``, then
+        apply. One event loop and one client for the whole run."""
+        from adapter_sync import planfile
+
+        hooks = hooks or Hooks()
+        desired = None if plan_file else self.validate(paths)  # before any request
+        saved = planfile.load(plan_file) if plan_file else None
+
+        async def run(client: AdapterClient) -> Applied:
+            from adapter_sync.applier import apply_plan
+            from adapter_sync.model import Live
+            from adapter_sync.planner import check_safety
+            from adapter_sync.planner import plan as make_plan
+
+            live = Live.from_list(await client.list_connectors())
+            if saved is not None:
+                planfile.check_stale(saved, live, self.settings.api_url)
+                plan = saved.plan
+            else:
+                assert desired is not None
+                plan = make_plan(desired, live, prune=prune or desired.prune)
+            if hooks.show_plan is not None:
+                hooks.show_plan(plan)
+            if not plan.has_changes:
+                return Applied(plan, None)
+            problem = check_safety(plan, live)
+            if problem and not force:
+                raise SafetyError(f"{problem}; re-run with --force if this is intended")
+            if hooks.approve is not None and not hooks.approve(plan):
+                return Applied(plan, None, approved=False)
+            result = await apply_plan(plan, client, concurrency=self.settings.concurrency,
+                                      progress=hooks.progress, stop=hooks.stop)
+            return Applied(plan, result)
+
+        return self._run(run)
+
+    def live(self) -> Live:
+        """The live connectors, inactive ones included (one list call)."""
+        return self._run(self._fetch)
+
+    def import_(self, *, output: str | None = None, split_dir: str | None = None,
+                include_inactive: bool = False, force: bool = False) -> Imported:
+        """YAML for the live connectors: returned as text, written to ``output``, or one file
+        per connector into ``split_dir``. Existing files are kept unless ``force``."""
+        from adapter_sync import importer
+
+        if output and split_dir:
+            raise AdapterSyncError("--output and --split cannot be used together")
+        live = self.live()
+        if split_dir:
+            files = importer.split_files(live, include_inactive=include_inactive)
+            written = importer.write_split(
+                {name: self.redact(text) for name, text in files.items()}, split_dir,
+                force=force)
+            return Imported(written=tuple(written))
+        text = self.redact(importer.to_yaml(live, include_inactive=include_inactive))
+        if output:
+            importer.write_file(output, text, force=force)
+            return Imported(written=(output,))
+        return Imported(text=text)
+
+    # -- outputs --------------------------------------------------------------------------
+
+    def render(self, plan: Plan, fmt: Format = "text", *, color: bool = False) -> str:
+        """The plan as text, Markdown or JSON, redacted."""
+        from adapter_sync import render
+
+        if fmt == "json":
+            return self.redact(render.render_json(plan))
+        if fmt == "markdown":
+            return self.redact(render.render_markdown(plan))
+        return self.redact(render.render_text(plan, color=color))
+
+    def render_result(self, result: Result, *, color: bool = False) -> str:
+        """What apply did, redacted."""
+        from adapter_sync.render import render_result
+
+        return self.redact(render_result(result, color=color))
+
+    def save_plan(self, path: str, plan: Plan) -> None:
+        """Save ``plan`` for ``apply --plan`` (atomic, mode 0600, redacted, no credentials)."""
+        from adapter_sync import planfile
+
+        planfile.save(path, plan, self.settings.api_url, redact=self.redact)
+
+    # -- wiring ---------------------------------------------------------------------------
+
+    def connect(self) -> AdapterClient:
+        """The API client for these settings: the one place ``sandbox:`` / ``sandbox:PATH``
+        becomes the in-process emulator (state in ``.adapter-sync/sandbox.db`` by default)."""
+        from adapter_sync.client import make_client
+
+        s = self.settings
+        url, key, transport = s.api_url, s.api_key, self._transport
+        if url.startswith(SANDBOX_SCHEME):
+            url, transport, sandbox_key = _sandbox(url[len(SANDBOX_SCHEME):], transport)
+            key = key or ApiKey(sandbox_key)
+        return make_client(url, key.reveal() if key else None, max_attempts=s.max_attempts,
+                           deadline=s.deadline, max_rps=s.max_rps, backoff_base=s.backoff_base,
+                           transport=transport)
+
+    async def _fetch(self, client: AdapterClient) -> Live:
+        from adapter_sync.model import Live
+
+        return Live.from_list(await client.list_connectors())
+
+    def _run(self, work: Callable[[AdapterClient], Any]) -> Any:
+        """Run ``work(client)`` in one event loop with one client, closed afterwards."""
+
+        import asyncio
+
+        async def main() -> Any:
+            async with self.connect() as client:
+                return await work(client)
+
+        return asyncio.run(main())
+
+
+def _sandbox(path: str, transport: Any) -> tuple[str, Any, str]:
+    """(base URL, transport, key) of the in-process sandbox over the SQLite file ``path``."""
+    import sqlite3
+
+    from adapter_sync.sandbox import inprocess
+
+    db = path or inprocess.DEFAULT_DB
+    if transport is None:
+        try:
+            transport = inprocess.transport(db)
+        except (OSError, sqlite3.Error) as exc:
+            raise AdapterSyncError(f"cannot open the sandbox database {db!r}: {exc}") from None
+    return inprocess.BASE_URL, transport, inprocess.SANDBOX_KEY
+
+
+def serve_sandbox(*, db: str | None = None, **options: Any) -> None:
+    """``adapter-sync sandbox serve``: the emulator over HTTP until Ctrl-C or SIGTERM (state in
+    ``.adapter-sync/sandbox.db`` unless ``db``). ``options``: host, port and fault settings."""
+    from adapter_sync.sandbox import inprocess
+    from adapter_sync.sandbox.server import serve
+
+    serve(db=db or inprocess.DEFAULT_DB, **options)
