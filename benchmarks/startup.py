@@ -3,7 +3,7 @@
 Every command is a subprocess (``python -m adapter_sync ...`` with ``PYTHONPATH=src``), run
 ``--repeat`` times interleaved; the table shows the median wall time and the median above bare
 Python. Also lists which heavy modules ``--version`` / ``--help`` import (none may be httpx,
-rich, deepdiff, yaml, jsonschema or the sandbox). Target: ``--version`` <= 0.15 s above bare
+deepdiff, yaml, jsonschema or the sandbox). Target: ``--version`` <= 0.15 s above bare
 Python.
 
     PYTHONPATH=src python benchmarks/startup.py
@@ -18,7 +18,7 @@ import sys
 
 import _common as c
 
-HEAVY = ("httpx", "httpcore", "rich", "deepdiff", "yaml", "jsonschema", "starlette", "uvicorn",
+HEAVY = ("httpx", "httpcore", "deepdiff", "yaml", "jsonschema", "starlette", "uvicorn",
          "adapter_sync.sandbox", "adapter_sync.client", "asyncio")
 
 PROBE = """\

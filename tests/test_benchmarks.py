@@ -72,7 +72,7 @@ def test_run_all_lists_every_benchmark():
         assert script in result.stdout
 
 
-HEAVY = ("httpx", "httpcore", "rich", "deepdiff", "adapter_sync.sandbox", "adapter_sync.client",
+HEAVY = ("httpx", "httpcore", "deepdiff", "adapter_sync.sandbox", "adapter_sync.client",
          "starlette", "uvicorn", "yaml", "jsonschema")
 
 

@@ -114,3 +114,14 @@ def test_live_data_holding_the_key_never_reaches_any_output(tmp_path: Path) -> N
     engine.save_plan(str(saved), plan)
     assert KEY not in saved.read_text()
     assert KEY not in engine.import_().text
+
+
+def test_sandbox_serve_without_uvicorn_says_which_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from adapter_sync.engine import serve_sandbox
+    from adapter_sync.errors import AdapterSyncError
+
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if the extra were not installed
+    with pytest.raises(AdapterSyncError, match=r"pip install '\.\[sandbox\]'"):
+        serve_sandbox(port=0)

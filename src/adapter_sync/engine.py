@@ -271,6 +271,13 @@ def _sandbox(path: str, transport: Any) -> tuple[str, Any, str]:
 def serve_sandbox(*, db: str | None = None, **options: Any) -> None:
     """``adapter-sync sandbox serve``: the emulator over HTTP until Ctrl-C or SIGTERM (state in
     ``.adapter-sync/sandbox.db`` unless ``db``). ``options``: host, port and fault settings."""
+    try:
+        import uvicorn  # noqa: F401 - the `sandbox` extra
+    except ImportError:
+        raise AdapterSyncError(
+            "'sandbox serve' needs uvicorn, which is in the 'sandbox' extra: "
+            "pip install '.[sandbox]' from the adapter-sync checkout (the in-process "
+            "--api-url sandbox: needs nothing more)") from None
     from adapter_sync.sandbox import inprocess
     from adapter_sync.sandbox.server import serve
 
