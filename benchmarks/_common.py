@@ -272,17 +272,34 @@ def write_yaml(path: Path, n: int) -> Path:
 
 
 def live_seed(n: int, drift: float) -> tuple[list[dict[str, Any]], int]:
-    """``n`` live connectors matching :func:`write_yaml`, a ``drift`` share of them changed."""
+    """``n`` live connectors matching :func:`write_yaml`, a ``drift`` share of them changed.
+
+    Drift takes turns, so every part of the comparison is exercised: a renamed connector, a
+    metadata value edited, a metadata key added and one removed, a kind added, and all of these
+    at once."""
     step = max(1, round(1 / drift)) if drift else 0
     items, drifted = [], 0
     for i in range(n):
         c = declared(i)
         c["metadata"] = {**c["metadata"], "env": "bench"}
         if step and i % step == 0:
-            c["name"] += " (edited by hand)"
+            _drift(c, drifted % 5)
             drifted += 1
         items.append(c)
     return items, drifted
+
+
+def _drift(c: dict[str, Any], how: int) -> None:
+    if how in (0, 4):
+        c["name"] += " (edited by hand)"
+    if how in (1, 4):
+        c["metadata"]["team"] = "team-console"
+    if how in (2, 4):
+        c["metadata"]["added-by-hand"] = "yes"
+        del c["metadata"]["pipeline"]
+    if how in (3, 4):
+        c["accepted_kinds"] = [*c["accepted_kinds"],
+                               next(k for k in KINDS if k not in c["accepted_kinds"])]
 
 
 def seed_in_chunks(sandbox: Sandbox, items: list[dict[str, Any]], chunk: int = 10_000) -> None:
