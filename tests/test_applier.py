@@ -56,11 +56,63 @@ def test_conflict_from_a_concurrent_run_is_adopted_and_reconciled():
     # another run created "a" between our plan and our POST, with other fields
     client = FakeClient()
     p = plan(_desired("a"), Live())
-    client.store["a"] = LiveConnector("id-other", "a", "someone else's", is_active=False)
+    client.store["a"] = LiveConnector("id-other", "a", "someone else's",
+                                      metadata={"team": "y", "extra": "z"})
     result = asyncio.run(apply_plan(p, client))
     assert result.ok and "adopted" in result.outcomes[0].message
-    assert client.store["a"].name == "A" and client.store["a"].is_active
+    assert client.store["a"].name == "A" and client.store["a"].metadata == {"team": "x"}
     assert result.outcomes[0].connector_id == "id-other"
+
+
+def test_a_conflicting_connector_someone_deactivated_is_not_taken_over():
+    # between the plan and the POST, another actor created "a" and deactivated it: live
+    # changed, so this create is stale; it must not reactivate their connector
+    client = FakeClient()
+    p = plan(_desired("a"), Live())
+    client.store["a"] = LiveConnector("id-other", "a", "theirs", is_active=False)
+    result = asyncio.run(apply_plan(p, client))
+    (o,) = result.outcomes
+    assert o.status == "failed" and "inactive" in o.message and "run plan again" in o.message
+    assert client.store["a"] == LiveConnector("id-other", "a", "theirs", is_active=False)
+    assert [c for c in client.calls if c[0] == "update"] == []
+
+
+def test_a_409_that_is_not_about_the_slug_shows_the_servers_message():
+    client = FakeClient()
+    client.fail = {"a": ApiError("create 'a': a connector named 'A' exists (HTTP 409 conflict)",
+                                 status=409)}
+    result = asyncio.run(apply_plan(plan(_desired("a"), Live()), client))
+    (o,) = result.outcomes
+    assert o.status == "failed" and "a connector named 'A' exists" in o.message
+    assert [c[0] for c in client.calls] == ["create", "list"]  # no blind retries
+
+
+def test_a_create_whose_outcome_stays_unknown_backs_off_honours_attempts_and_says_why():
+    from adapter_sync.errors import OutcomeUnknown
+
+    client = FakeClient()
+    client.fail = {"a": OutcomeUnknown("create 'a': the answer was lost (server error (503: "
+                                       "writes are paused))", status=503)}
+    waits: list[int] = []
+    result = asyncio.run(apply_plan(plan(_desired("a"), Live()), client, attempts=3,
+                                    backoff=lambda n: waits.append(n) or 0.0))
+    (o,) = result.outcomes
+    assert o.status == "failed" and "writes are paused" in o.message
+    assert "not created after 3 attempts" in o.message
+    assert [c[0] for c in client.calls].count("create") == 3 and waits == [1, 2]
+
+
+def test_a_refused_key_halts_the_apply_and_is_reported_once():
+    client = FakeClient()
+    refused = ApiError("create: permission denied (HTTP 403): the API key lacks the scope(s) "
+                       "connectors:write", status=403)
+    client.fail = {n: refused for n in ("a", "b", "c", "d", "e", "f")}
+    result = asyncio.run(apply_plan(plan(_desired("a", "b", "c", "d", "e", "f"), Live()),
+                                    client, concurrency=2))
+    assert not result.ok and "connectors:write" in result.halted
+    # only the calls already in flight (at most the concurrency) fail; no new one starts
+    assert 1 <= result.count("failed") <= 2 and result.count("skipped") >= 4
+    assert sum("connectors:write" in o.message for o in result.outcomes) == 1
 
 
 def test_one_failure_does_not_stop_the_others_and_rerun_finishes():

@@ -329,9 +329,33 @@ def test_result_lines_counts_and_rerun_hint() -> None:
     assert "✓ created lost (c0ffee88-adopted)" in out
     assert "note: adopted the existing connector after a lost response" in out
     assert "✗ failed update acme-crm: API error 422: name: too long" in out
-    assert "- skipped deactivate wiki: not started: interrupted" in out
+    assert "- skipped 1 action: not started: interrupted (deactivate wiki)" in out
     assert "Apply interrupted: 1 done, 1 failed, 1 skipped." in out
     assert "apply' again" in out
+
+
+def test_skipped_actions_are_summed_up_in_one_line() -> None:
+    many = Result(tuple(Outcome(create(f"c-{i:03d}", "C"), "skipped", "interrupted before it "
+                                "started") for i in range(300)), interrupted=True)
+    out = render_result(many)
+    assert out.count("skipped") == 2  # the summary line and the final count
+    assert ("- skipped 300 actions: interrupted before it started (create c-000, create c-001, "
+            "create c-002, create c-003, create c-004 and 295 more)") in out
+
+
+def test_a_halted_apply_names_the_reason_once_and_does_not_advise_a_rerun() -> None:
+    why = "create 'a': permission denied (HTTP 403): the API key lacks connectors:write"
+    halted = Result((Outcome(create("a", "A"), "failed", why),
+                     Outcome(create("b", "B"), "skipped", "not started")), halted=why)
+    out = render_result(halted)
+    assert out.count("connectors:write") == 2  # the failed line and the reason, once
+    assert "Apply stopped: 0 done, 1 failed, 1 skipped." in out and "again" not in out
+
+
+def test_ascii_markers_for_output_that_cannot_encode_the_symbols() -> None:
+    out = render_result(RESULTS["result_mixed"], ascii=True)
+    out.encode("cp1252")  # would raise on ✓ or ✗
+    assert "+ created lost" in out and "x failed update acme-crm" in out
 
 
 def test_result_all_done_has_no_hint() -> None:

@@ -6,7 +6,14 @@
 - A create whose answer was lost (OutcomeUnknown), or that meets a 409 because another run
   created it meanwhile, is resolved by re-listing: an existing connector is adopted (and patched
   where its fields differ), a missing one is created again. Never created twice.
-- One failing action does not stop the others; the Result lists what failed and why.
+- A create answered "outcome unknown" is tried again, after a backoff, up to ``attempts``
+  rounds (``--max-attempts``); giving up reports the server's last answer. A 409 whose
+  connector is not found live is the server refusing for another reason: its message is
+  reported at once. A connector found live but inactive is never taken over: someone
+  deactivated it since the plan, so that action fails as stale.
+- One failing action does not stop the others; the Result lists what failed and why. A
+  failure every other write would meet too (401, or 403 for a missing scope) halts the apply:
+  no new action starts, and the Result says why, once.
 - A ``stop`` event (set by the command layer on Ctrl-C or SIGTERM) stops starting new actions;
   the calls in flight finish, and the Result says it was interrupted. ``progress`` is called
   with each outcome as it happens. This module installs no signal handler and draws nothing.
@@ -17,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from adapter_sync.diff import compare
@@ -24,16 +32,17 @@ from adapter_sync.errors import AdapterSyncError, ApiError, OutcomeUnknown
 from adapter_sync.model import Action, LiveConnector, Outcome, Plan, Result
 
 Progress = Callable[[Outcome], None]
+Backoff = Callable[[int], float]
 
-#: How many times a create may come back "outcome unknown" before we give up on it.
-MAX_CREATE_ROUNDS = 10
+#: Statuses that every other write would meet too: the key is refused or lacks a scope.
+HALTING_STATUSES = frozenset({401, 403})
 
 
 class Client(Protocol):
     async def list_connectors(self, include_inactive: bool = True) -> list[LiveConnector]: ...
     async def create(self, body: dict[str, Any]) -> LiveConnector: ...
     async def update(self, connector_id: str, body: dict[str, Any], *,
-                     source_name: str | None = None) -> LiveConnector: ...
+                     source_name: str | None = None) -> LiveConnector | None: ...
 
 
 class Relister:
@@ -79,35 +88,55 @@ async def _adopt(action: Action, found: LiveConnector, client: Client, why: str)
     return Outcome(action, "done", why, found.connector_id)
 
 
-async def _create(action: Action, client: Client, relister: Relister) -> Outcome:
-    for _ in range(MAX_CREATE_ROUNDS):
+@dataclass(frozen=True)
+class _Rounds:
+    """How often a create whose outcome is unknown is tried, and how long to wait between."""
+
+    attempts: int
+    backoff: Backoff
+
+
+async def _create(action: Action, client: Client, relister: Relister, rounds: _Rounds) -> Outcome:
+    last: ApiError | None = None
+    for attempt in range(1, rounds.attempts + 1):
+        if attempt > 1:
+            await asyncio.sleep(rounds.backoff(attempt - 1))
         try:
             created = await client.create(action.request_body())
             return Outcome(action, "done", "", created.connector_id)
-        except OutcomeUnknown:
-            why = "the create's answer was lost; found it live, adopted it"
+        except OutcomeUnknown as exc:
+            last, why = exc, "the create's answer was lost; found it live, adopted it"
         except ApiError as exc:
             if exc.status != 409:
                 raise
-            why = "already existed live (created meanwhile); adopted it"
+            last, why = exc, "already existed live (created meanwhile); adopted it"
         found = await relister.lookup(action.source_name)
+        if found is not None and not found.is_active:
+            raise ApiError(
+                f"{action.source_name}: exists live but inactive ({found.connector_id}): it was "
+                "deactivated since the plan was made, so it is not taken over; run plan again")
         if found is not None:
             return await _adopt(action, found, client, why)
-        # Not there: the lost create never happened (or a 409 came from elsewhere); try again.
-    raise ApiError(
-        f"{action.source_name}: create still unconfirmed after {MAX_CREATE_ROUNDS} attempts; "
-        "run apply again"
-    )
+        if last.status == 409:  # refused, and not because it exists: the server's reason
+            raise last
+        # Not there: the lost create never happened; try again after a backoff.
+    assert last is not None
+    raise ApiError(f"{last}; not created after {rounds.attempts} "
+                   f"attempt{'s' * (rounds.attempts != 1)} (each re-listed to check)",
+                   status=last.status, request_id=last.request_id)
 
 
-async def _execute(action: Action, client: Client, relister: Relister) -> Outcome:
+async def _execute(action: Action, client: Client, relister: Relister,
+                   rounds: _Rounds) -> Outcome:
     if action.kind == "create":
-        return await _create(action, client, relister)
+        return await _create(action, client, relister, rounds)
     assert action.connector_id is not None
     updated = await client.update(
         action.connector_id, action.request_body(), source_name=action.source_name
     )
-    return Outcome(action, "done", "", updated.connector_id)
+    # An empty answer (204) to a PATCH means applied; the id is the one we sent to.
+    return Outcome(action, "done", "",
+                   updated.connector_id if updated is not None else action.connector_id)
 
 
 async def apply_plan(
@@ -117,21 +146,38 @@ async def apply_plan(
     concurrency: int = 4,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
+    attempts: int = 8,
+    backoff: Backoff | None = None,
 ) -> Result:
-    """Execute every action of ``plan``; never raises for a single action's failure."""
+    """Execute every action of ``plan``; never raises for a single action's failure.
+
+    ``attempts``/``backoff``: how many rounds a create with an unknown outcome gets, and the
+    seconds to wait before round n+1 (``backoff(n)``; default: none).
+    """
     actions = plan.actions
     outcomes: list[Outcome | None] = [None] * len(actions)
     gate = asyncio.Semaphore(concurrency)
-    halt = stop or threading.Event()
+    interrupt = stop or threading.Event()
+    halted: list[str] = []
     relister = Relister(client)
+    rounds = _Rounds(attempts, backoff or (lambda _n: 0.0))
 
     async def run(index: int, action: Action) -> None:
         async with gate:
-            if halt.is_set():
-                outcomes[index] = Outcome(action, "skipped", "interrupted before it started")
+            if interrupt.is_set() or halted:
+                why = "interrupted before it started" if interrupt.is_set() else "not started"
+                outcomes[index] = Outcome(action, "skipped", why)
                 return
             try:
-                outcome = await _execute(action, client, relister)
+                outcome = await _execute(action, client, relister, rounds)
+            except ApiError as exc:
+                message = str(exc)
+                if exc.status in HALTING_STATUSES:
+                    if halted:  # said once, in the Result
+                        message = "refused for the same reason (see below)"
+                    else:
+                        halted.append(message)
+                outcome = Outcome(action, "failed", message)
             except AdapterSyncError as exc:
                 outcome = Outcome(action, "failed", str(exc))
             outcomes[index] = outcome
@@ -143,4 +189,4 @@ async def apply_plan(
         o if o is not None else Outcome(a, "skipped", "not started")
         for o, a in zip(outcomes, actions, strict=True)
     )
-    return Result(final, interrupted=halt.is_set())
+    return Result(final, interrupted=interrupt.is_set(), halted=halted[0] if halted else None)

@@ -17,7 +17,7 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -191,16 +191,28 @@ def plan(context: Context, paths: Sequence[str], fmt: str, prune: bool, out: str
     return 2 if detailed_exitcode and planned.plan.has_changes else 0
 
 
+def _ascii_only() -> bool:
+    """Whether stdout cannot encode the result markers (e.g. a cp1252 console)."""
+    try:
+        "✓✗".encode(getattr(sys.stdout, "encoding", None) or "ascii")
+    except (LookupError, UnicodeEncodeError):
+        return True
+    return False
+
+
 class _ApplyDisplay:
-    """What an apply shows while it runs: the plan, the prompt, a progress line on a TTY."""
+    """What an apply shows while it runs: the plan, the prompt, a progress line on a TTY; it
+    keeps every outcome, so an apply stopped hard can still report what it did."""
 
     def __init__(self, engine: Engine, confirm: bool) -> None:
         self.engine, self.confirm = engine, confirm
-        self.done, self.total = 0, 0
+        self.plan: Any = None
+        self.outcomes: list[Any] = []
         self.bar = sys.stderr.isatty()
+        self._line_open = False
 
     def show_plan(self, plan: Any) -> None:
-        self.total = len(plan.actions)
+        self.plan = plan
         click.echo(self.engine.render(plan, "text", color=_use_color()), nl=False)
 
     def approve(self, plan: Any) -> bool:
@@ -217,18 +229,43 @@ class _ApplyDisplay:
         return False
 
     def progress(self, outcome: Any) -> None:
-        self.done += 1
+        self.outcomes.append(outcome)
         if self.bar:
-            sys.stderr.write(f"\r  applying: {self.done}/{self.total}")
-            if self.done == self.total:
-                sys.stderr.write("\n")
+            total = len(self.plan.actions) if self.plan is not None else len(self.outcomes)
+            sys.stderr.write(f"\r  applying: {len(self.outcomes)}/{total}")
             sys.stderr.flush()
+            self._line_open = True
+
+    def end_line(self) -> None:
+        """End the progress line, so nothing printed next is glued onto it."""
+        if self._line_open:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+            self._line_open = False
+
+    def report(self, result: Any) -> None:
+        self.end_line()
+        click.echo(self.engine.render_result(result, color=_use_color(), ascii=_ascii_only()),
+                   nl=False)
+
+    def report_stopped_hard(self) -> None:
+        """After a second interrupt: what finished, and the rest as not finished."""
+        from adapter_sync.engine import unfinished
+
+        if self.plan is not None:
+            self.report(unfinished(self.plan, self.outcomes, "not finished (stopped by a second "
+                                   "interrupt; a re-run checks them)"))
+
+
+#: Signals that stop an apply gracefully: Ctrl-C, and SIGTERM (timeout, docker stop,
+#: Kubernetes, CI cancellation).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @contextmanager
-def _stop_on_signals() -> Iterator[threading.Event]:
-    """A stop event set by Ctrl-C (SIGINT): no new calls start, those in flight finish. A
-    second Ctrl-C stops waiting. Only in the main thread; handlers restored afterwards."""
+def _stop_on_signals(display: _ApplyDisplay) -> Iterator[threading.Event]:
+    """A stop event set by Ctrl-C or SIGTERM: no new calls start, those in flight finish. A
+    second one stops waiting. Only in the main thread; handlers restored afterwards."""
     stop = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         yield stop
@@ -238,14 +275,18 @@ def _stop_on_signals() -> Iterator[threading.Event]:
         if stop.is_set():  # the second one: stop waiting
             raise KeyboardInterrupt
         stop.set()
-        sys.stderr.write("\nInterrupted: finishing the calls in flight, starting no new ones...\n")
+        display.end_line()
+        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        sys.stderr.write(f"{name}: finishing the calls in flight, starting no new ones "
+                         "(again to stop at once)...\n")
         sys.stderr.flush()
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
     try:
         yield stop
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 @cli.command()
@@ -265,15 +306,20 @@ def apply(context: Context, paths: Sequence[str], prune: bool, plan_file: str | 
 
     engine = context.engine(concurrency)
     display = _ApplyDisplay(engine, confirm=not (plan_file or auto_approve))
-    with _stop_on_signals() as stop:
-        applied = engine.apply(paths, plan_file=plan_file, prune=prune, force=force,
-                               hooks=Hooks(show_plan=display.show_plan, approve=display.approve,
-                                           progress=display.progress, stop=stop))
+    with _stop_on_signals(display) as stop:
+        try:
+            applied = engine.apply(
+                paths, plan_file=plan_file, prune=prune, force=force,
+                hooks=Hooks(show_plan=display.show_plan, approve=display.approve,
+                            progress=display.progress, stop=stop))
+        except KeyboardInterrupt:
+            display.report_stopped_hard()
+            raise
     if not applied.approved:
         return 1
     if applied.result is None:
         return 0
-    click.echo(engine.render_result(applied.result, color=_use_color()), nl=False)
+    display.report(applied.result)
     return 0 if applied.result.ok else 1
 
 
@@ -328,8 +374,19 @@ def sandbox_serve(host: str, port: int, db: str | None, latency: float, error_ra
     return 0
 
 
+def _tolerant_streams() -> None:
+    """Output never fails on a character the console cannot encode (a cp1252 console, a lone
+    surrogate from the server): it is written as a backslash escape instead."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with suppress(ValueError, OSError):  # a detached or closed stream
+                reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point: runs the CLI and maps every failure to one line and exit 1."""
+    _tolerant_streams()
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         code = cli.main(args=args, prog_name="adapter-sync", standalone_mode=False)

@@ -148,6 +148,7 @@ class Engine:
             from adapter_sync.model import Live
             from adapter_sync.planner import check_safety
             from adapter_sync.planner import plan as make_plan
+            from adapter_sync.retry import RetryPolicy
 
             live = Live.from_list(await client.list_connectors())
             if saved is not None:
@@ -165,8 +166,11 @@ class Engine:
                 raise SafetyError(f"{problem}; re-run with --force if this is intended")
             if hooks.approve is not None and not hooks.approve(plan):
                 return Applied(plan, None, approved=False)
-            result = await apply_plan(plan, client, concurrency=self.settings.concurrency,
-                                      progress=hooks.progress, stop=hooks.stop)
+            s = self.settings
+            backoff = RetryPolicy(s.max_attempts, s.deadline, s.backoff_base).backoff
+            result = await apply_plan(plan, client, concurrency=s.concurrency,
+                                      progress=hooks.progress, stop=hooks.stop,
+                                      attempts=s.max_attempts, backoff=backoff)
             return Applied(plan, result)
 
         return self._run(run)
@@ -208,11 +212,11 @@ class Engine:
             return self.redact(render.render_markdown(plan))
         return self.redact(render.render_text(plan, color=color))
 
-    def render_result(self, result: Result, *, color: bool = False) -> str:
-        """What apply did, redacted."""
+    def render_result(self, result: Result, *, color: bool = False, ascii: bool = False) -> str:
+        """What apply did, redacted (``ascii``: markers any console can encode)."""
         from adapter_sync.render import render_result
 
-        return self.redact(render_result(result, color=color))
+        return self.redact(render_result(result, color=color, ascii=ascii))
 
     def save_plan(self, path: str, plan: Plan) -> None:
         """Save ``plan`` for ``apply --plan`` (atomic, mode 0600, redacted, no credentials)."""
@@ -266,6 +270,16 @@ def _sandbox(path: str, transport: Any) -> tuple[str, Any, str]:
         except (OSError, sqlite3.Error) as exc:
             raise AdapterSyncError(f"cannot open the sandbox database {db!r}: {exc}") from None
     return inprocess.BASE_URL, transport, inprocess.SANDBOX_KEY
+
+
+def unfinished(plan: Plan, outcomes: Sequence[Outcome], why: str) -> Result:
+    """The Result of an apply stopped before it could return one: the ``outcomes`` it
+    reported, and every other action of ``plan`` skipped for ``why``."""
+    from adapter_sync.model import Outcome, Result
+
+    finished = {id(o.action) for o in outcomes}
+    rest = tuple(Outcome(a, "skipped", why) for a in plan.actions if id(a) not in finished)
+    return Result(tuple(outcomes) + rest, interrupted=True)
 
 
 def serve_sandbox(*, db: str | None = None, **options: Any) -> None:

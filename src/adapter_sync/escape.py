@@ -12,8 +12,10 @@ import re
 from typing import Any
 
 # Characters a terminal may act on, or that hide/reorder text (C0/C1 controls, zero-width and
-# bidi controls, BOM). json.dumps already escapes C0; this also covers bare names.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+# bidi controls, BOM), and lone surrogates (a server's JSON may hold them; no output encoding
+# can write them). json.dumps already escapes C0; this also covers bare names.
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
 
 
 def clean(text: str) -> str:

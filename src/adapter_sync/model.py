@@ -295,10 +295,14 @@ class Result:
 
     outcomes: tuple[Outcome, ...] = ()
     interrupted: bool = False
+    #: Why the apply stopped early on its own: a failure every other write would meet too
+    #: (the key was refused, or lacks a scope). Running again would not help.
+    halted: str | None = None
 
     @property
     def ok(self) -> bool:
-        return not self.interrupted and all(o.status == "done" for o in self.outcomes)
+        return (not self.interrupted and self.halted is None
+                and all(o.status == "done" for o in self.outcomes))
 
     def count(self, status: OutcomeStatus) -> int:
         return sum(1 for o in self.outcomes if o.status == status)

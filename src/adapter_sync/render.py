@@ -327,32 +327,52 @@ def render_json(plan: Plan) -> str:
 # --- apply result --------------------------------------------------------------------------
 
 
-def render_result(result: Result, *, color: bool = False) -> str:
-    """What apply did: one line per outcome, notes, a final count, and how to finish."""
+#: Result markers, and the ASCII ones for output that cannot encode them (a cp1252 console).
+MARKERS = {"done": "✓", "failed": "✗", "skipped": "-"}
+ASCII_MARKERS = {"done": "+", "failed": "x", "skipped": "-"}
+#: Skipped actions named in their summary line at most.
+SKIPPED_NAMED = 5
+
+
+def render_result(result: Result, *, color: bool = False, ascii: bool = False) -> str:
+    """What apply did: one line per done or failed action, one line summing up the skipped
+    ones, a final count, and how to finish (nothing when rerunning would not help)."""
     paint = _Painter(color)
+    mark = ASCII_MARKERS if ascii else MARKERS
     lines: list[str] = []
+    skipped: dict[str, list[Action]] = {}
     for outcome in result.outcomes:
         action = outcome.action
         name = clean(action.source_name)
         connector_id = outcome.connector_id or action.connector_id
         message = clean(outcome.message)
         if outcome.status == "done":
-            line = f"✓ {PAST_TENSE[action.kind]} {name}"
+            line = f"{mark['done']} {PAST_TENSE[action.kind]} {name}"
             if connector_id:
                 line += f" ({clean(connector_id)})"
             lines.append(paint(line, _GREEN))
             if message:
                 lines.append(f"    note: {message}")
         elif outcome.status == "failed":
-            lines.append(paint(f"✗ failed {action.kind} {name}: {message or 'unknown error'}", _RED))
+            lines.append(paint(f"{mark['failed']} failed {action.kind} {name}: "
+                               f"{message or 'unknown error'}", _RED))
         else:
-            lines.append(paint(f"- skipped {action.kind} {name}: {message or 'not started'}",
-                               _YELLOW))
-    done, failed, skipped = (result.count(s) for s in ("done", "failed", "skipped"))
-    word = "interrupted" if result.interrupted else "complete"
-    final = f"Apply {word}: {done} done, {failed} failed, {skipped} skipped."
+            skipped.setdefault(message or "not started", []).append(action)
+    for why, actions in skipped.items():
+        named = ", ".join(f"{a.kind} {clean(a.source_name)}" for a in actions[:SKIPPED_NAMED])
+        if len(actions) > SKIPPED_NAMED:
+            named += f" and {len(actions) - SKIPPED_NAMED} more"
+        noun = "action" if len(actions) == 1 else "actions"
+        lines.append(paint(f"{mark['skipped']} skipped {len(actions)} {noun}: {why} ({named})",
+                           _YELLOW))
+    done, failed, n_skipped = (result.count(s) for s in ("done", "failed", "skipped"))
+    word = "interrupted" if result.interrupted else "stopped" if result.halted else "complete"
+    final = f"Apply {word}: {done} done, {failed} failed, {n_skipped} skipped."
     lines.append(paint(final, _BOLD if result.ok else _RED))
-    if not result.ok:
+    if result.halted:
+        lines.append(f"Stopped because every other write would be refused too: "
+                     f"{clean(result.halted)}")
+    elif not result.ok:
         lines.append(
             "Run 'adapter-sync apply' again to finish the job: it plans afresh and does only "
             "what is still needed (a saved plan is now stale; make a new one)."
