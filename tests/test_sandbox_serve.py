@@ -95,3 +95,18 @@ def test_a_busy_port_is_one_line_of_error_and_exit_1(tmp_path: Path) -> None:
     assert done.stdout == ""
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_db_path_that_cannot_hold_the_database_is_one_line_of_error_and_exit_1(
+        tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run(
+        [sys.executable, "-m", "adapter_sync", "sandbox", "serve", "--port", "0",
+         "--db", str(tmp_path)],  # a folder
+        capture_output=True, text=True, env=env, timeout=30, stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert f"cannot open the sandbox database {str(tmp_path)!r}" in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
