@@ -7,7 +7,10 @@
   and ``DEFAULT_DB``: everything needed to turn a ``sandbox:`` URL into an httpx transport;
 - :func:`adapter_sync.sandbox.server.serve` — ``adapter-sync sandbox serve`` (uvicorn); it
   raises :class:`~adapter_sync.sandbox.server.CannotServe` when it cannot;
-- :class:`adapter_sync.sandbox.faults.FaultConfig` — latency, 5xx, 429 and dropped connections.
+- :class:`adapter_sync.sandbox.faults.FaultConfig` — latency, 5xx, 429 and dropped connections,
+  and the rate limit (:mod:`adapter_sync.sandbox.ratelimit`: a fixed window or a token bucket,
+  ``X-RateLimit-*`` on every answer, ``Retry-After`` styles, a server clock offset, a budget
+  shared with other integrations).
 
 Key conventions (see :mod:`adapter_sync.sandbox.auth`): any ``Bearer pk_live_...`` key works;
 ``pk_live_ro_...`` lacks write scopes (403), ``pk_live_noscope_...`` lacks all,

@@ -1,6 +1,6 @@
 """The sandbox's HTTP routes: the custom-connector API of adapter-api.md, plus a control API.
 
-API (``/v1``, behind :class:`~adapter_sync.sandbox.gate.Gate`: auth, rate-limit headers, faults):
+API (``/v1``, behind :class:`~adapter_sync.sandbox.gate.Gate`: rate limit, auth, faults):
 
 - ``GET /v1/custom-connectors?include_inactive=true|false`` → 200, bare JSON array
 - ``POST /v1/custom-connectors`` → 201 created object; 409 duplicate source_name; 422 invalid
@@ -11,8 +11,9 @@ API (``/v1``, behind :class:`~adapter_sync.sandbox.gate.Gate`: auth, rate-limit 
 
 Control (``/_sandbox``, no auth, never faulted):
 
-- ``GET|POST /_sandbox/faults``: read / replace the fault config (missing keys = defaults)
-- ``POST /_sandbox/reset``: empty the store, clear faults and the request budget
+- ``GET|POST /_sandbox/faults``: read / replace the fault config (missing keys = defaults);
+  replacing it also restarts the rate limiter with a full budget
+- ``POST /_sandbox/reset``: empty the store, clear faults and the rate limiter's state
 - ``GET /_sandbox/state``: every connector, inactive included
 - ``POST /_sandbox/seed`` ``{"connectors": [...]}``: bulk insert (POST fields + optional
   ``is_active``, ``connector_id``, ``created_at``, ``created_by``) → ``{"inserted": n}``
@@ -25,6 +26,7 @@ import contextlib
 import json
 import os
 import sqlite3
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -46,8 +48,9 @@ from adapter_sync.sandbox.contract import (
     NOT_FOUND,
     VALIDATION_ERROR,
 )
-from adapter_sync.sandbox.faults import FaultConfig, FaultConfigError, FaultDice, RequestBudget
+from adapter_sync.sandbox.faults import FaultConfig, FaultConfigError, FaultDice
 from adapter_sync.sandbox.gate import Gate
+from adapter_sync.sandbox.ratelimit import Clock, RateLimiter
 from adapter_sync.sandbox.store import ConnectorNotFound, DuplicateSourceName, Store
 from adapter_sync.sandbox.validation import (
     SEED_FIELDS,
@@ -63,12 +66,16 @@ _FALSE = {"false", "0", "no", "off"}
 
 
 class Sandbox:
-    """Everything a running sandbox holds: the store, the fault dice and the request budget."""
+    """Everything a running sandbox holds: the store, the fault dice and the rate limiter.
 
-    def __init__(self, db_path: str | os.PathLike[str], faults: FaultConfig | None = None) -> None:
+    ``clock`` (epoch seconds) drives the rate limiter; tests pass a fake one.
+    """
+
+    def __init__(self, db_path: str | os.PathLike[str], faults: FaultConfig | None = None,
+                 *, clock: Clock = time.time) -> None:
         self.store = Store(db_path)
         self.dice = FaultDice(faults)
-        self.budget = RequestBudget()
+        self.limiter = RateLimiter(self.dice.config.limit_policy(), clock)
 
     @property
     def faults(self) -> FaultConfig:
@@ -76,7 +83,7 @@ class Sandbox:
 
     def set_faults(self, config: FaultConfig) -> None:
         self.dice.configure(config)
-        self.budget.clear()
+        self.limiter.configure(config.limit_policy())
 
     def reset(self) -> None:
         self.store.reset()
@@ -240,13 +247,15 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
 
-def create_app(db_path: str | os.PathLike[str], *, faults: FaultConfig | None = None) -> Starlette:
+def create_app(db_path: str | os.PathLike[str], *, faults: FaultConfig | None = None,
+               clock: Clock = time.time) -> Starlette:
     """The sandbox as an ASGI app over the SQLite file ``db_path`` (created if missing).
 
     The app's :class:`Sandbox` is ``app.state.sandbox``; its store is closed at lifespan
-    shutdown (or by :func:`adapter_sync.sandbox.inprocess.transport` when closed).
+    shutdown (or by :func:`adapter_sync.sandbox.inprocess.transport` when closed). ``clock``
+    (epoch seconds) drives the rate limiter.
     """
-    sandbox = Sandbox(db_path, faults)
+    sandbox = Sandbox(db_path, faults, clock=clock)
     collection = COLLECTION_PATH
 
     @contextlib.asynccontextmanager
@@ -273,7 +282,7 @@ def create_app(db_path: str | os.PathLike[str], *, faults: FaultConfig | None = 
     app = Starlette(
         routes=routes,
         middleware=[Middleware(Gate, config=lambda: sandbox.faults, dice=sandbox.dice,
-                               budget=sandbox.budget)],
+                               limiter=sandbox.limiter)],
         exception_handlers={HTTPException: _http_error},
         lifespan=lifespan,
     )

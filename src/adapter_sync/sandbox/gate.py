@@ -1,10 +1,12 @@
-"""The gate in front of every ``/v1`` call: request id, rate-limit headers, auth, faults.
+"""The gate in front of every ``/v1`` call: request id, rate limit, auth, faults.
 
-A pure ASGI middleware. Order per request: count it against the budget (every answer carries
-``X-RateLimit-*`` and ``X-Request-Id``), sleep the configured latency, authenticate (401) and
-check scopes (403), refuse over the real budget (429), then roll the fault dice:
+A pure ASGI middleware. Order per request: count it with the rate limiter
+(:mod:`adapter_sync.sandbox.ratelimit`; every answer carries its ``X-RateLimit-*`` headers and an
+``X-Request-Id``), sleep the configured latency, authenticate (401) and check scopes (403), refuse
+a request over the limit (429 ``rate_limit_exceeded``, ``Retry-After`` in the configured style,
+not executed), then roll the fault dice:
 
-- ``rate_limit`` → 429 ``rate_limit_exceeded`` with ``Retry-After``;
+- ``rate_limit`` → 429 ``rate_limit_exceeded`` with ``Retry-After: retry_after`` (injected);
 - ``error`` → 500 (JSON body), 502 (HTML body, like a proxy) or 503 (empty body); the call is
   never executed, so nothing is committed;
 - ``drop`` → a read is not executed; a write is executed and committed. Then the response
@@ -19,8 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
-import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
@@ -33,7 +33,8 @@ from adapter_sync.sandbox.contract import (
     INTERNAL_ERROR,
     RATE_LIMIT_EXCEEDED,
 )
-from adapter_sync.sandbox.faults import FaultConfig, FaultDice, RequestBudget
+from adapter_sync.sandbox.faults import FaultConfig, FaultDice
+from adapter_sync.sandbox.ratelimit import RateLimiter
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -73,28 +74,23 @@ class Gate:
     """ASGI middleware applying auth, rate-limit headers and faults to ``/v1`` calls.
 
     It holds only what it uses: ``config`` (called once per request for the current
-    :class:`FaultConfig`), the fault ``dice`` and the request ``budget``.
+    :class:`FaultConfig`), the fault ``dice`` and the rate ``limiter``.
     """
 
     def __init__(self, app: ASGIApp, *, config: Callable[[], FaultConfig], dice: FaultDice,
-                 budget: RequestBudget) -> None:
+                 limiter: RateLimiter) -> None:
         self.app = app
         self.config = config
         self.dice = dice
-        self.budget = budget
+        self.limiter = limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not _is_api(scope["path"]):
             await self.app(scope, receive, send)
             return
         config = self.config()
-        budget = self.budget.take(config.requests_per_minute)
-        extra = [
-            (b"x-ratelimit-limit", str(budget.limit).encode()),
-            (b"x-ratelimit-remaining", str(budget.remaining).encode()),
-            (b"x-ratelimit-reset", str(budget.reset).encode()),
-            (b"x-request-id", f"req_{uuid.uuid4().hex}".encode()),
-        ]
+        verdict = self.limiter.take()
+        extra = [*verdict.headers(), (b"x-request-id", f"req_{uuid.uuid4().hex}".encode())]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -117,12 +113,13 @@ class Gate:
             return
         scope.setdefault("state", {})["principal"] = principal
 
-        if not budget.allowed:
-            wait = max(math.ceil(budget.reset - time.time()), 1)
+        if not verdict.allowed:
+            retry_after = verdict.retry_after()
             await _answer(send_with_headers, 429,
                           _error_body(RATE_LIMIT_EXCEEDED,
-                                      f"more than {budget.limit} requests in this minute"),
-                          "application/json", [(b"retry-after", str(wait).encode())])
+                                      f"rate limit exceeded: {verdict.policy.describe()}"),
+                          "application/json",
+                          [] if retry_after is None else [(b"retry-after", retry_after.encode())])
             return
 
         decision = self.dice.roll()

@@ -16,6 +16,7 @@ fault reaches the caller as :class:`httpx.RemoteProtocolError`, as it would over
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 import httpx
@@ -25,6 +26,7 @@ from adapter_sync.sandbox.auth import SANDBOX_KEY
 from adapter_sync.sandbox.contract import API_PREFIX
 from adapter_sync.sandbox.faults import FaultConfig
 from adapter_sync.sandbox.gate import DroppedConnection
+from adapter_sync.sandbox.ratelimit import Clock
 from adapter_sync.sandbox.store import DEFAULT_DB
 
 #: Base URL to use with the in-process transport (any host works; the path must be /v1).
@@ -35,14 +37,15 @@ class SandboxTransport(httpx.ASGITransport):
     """An ASGI transport on a sandbox app; ``.sandbox`` gives direct control (faults, state).
 
     Closing it (``aclose``, e.g. when its AsyncClient closes) closes the SQLite store, unless
-    ``close_store=False`` (then call ``.sandbox.close()`` yourself). Opening a path that cannot
+    ``close_store=False`` (then call ``.sandbox.close()`` yourself). ``clock`` (epoch seconds)
+    drives the rate limiter. Opening a path that cannot
     hold the database raises :class:`OSError` or :class:`sqlite3.Error`.
     """
 
     def __init__(self, db_path: str | os.PathLike[str], faults: FaultConfig | None = None,
-                 *, close_store: bool = True) -> None:
+                 *, close_store: bool = True, clock: Clock = time.time) -> None:
         self.close_store = close_store
-        self.app = create_app(db_path, faults=faults)
+        self.app = create_app(db_path, faults=faults, clock=clock)
         self.sandbox: Sandbox = self.app.state.sandbox
         super().__init__(app=self.app, raise_app_exceptions=True)
 

@@ -21,11 +21,12 @@ import sys
 import threading
 from collections.abc import Iterator
 from types import FrameType
+from typing import Any
 
 import uvicorn
 
 from adapter_sync.sandbox.app import create_app
-from adapter_sync.sandbox.faults import FaultConfig
+from adapter_sync.sandbox.faults import FaultConfig, FaultConfigError
 from adapter_sync.sandbox.gate import DroppedConnection
 from adapter_sync.sandbox.store import DEFAULT_DB
 
@@ -85,10 +86,20 @@ class _Server(uvicorn.Server):
 def serve(host: str = "127.0.0.1", port: int = 8787, db: str = DEFAULT_DB,
           latency: float = 0.0, error_rate: float = 0.0, rate_limit_rate: float = 0.0,
           drop_rate: float = 0.0, seed: int | None = None, *,
-          access_log: bool = False) -> None:
-    """Serve the sandbox on ``host:port`` (0 = any free port) over the SQLite file ``db``."""
-    faults = FaultConfig(latency=latency, error_rate=error_rate, rate_limit_rate=rate_limit_rate,
-                         drop_rate=drop_rate, seed=seed)
+          access_log: bool = False, **settings: Any) -> None:
+    """Serve the sandbox on ``host:port`` (0 = any free port) over the SQLite file ``db``.
+
+    ``settings`` are further :class:`FaultConfig` keys (``rate_limit``, ``rate_limit_requests``,
+    ``rate_limit_window``, ``retry_after_style``, ``reset_style``, ``clock_offset``,
+    ``shared_usage``, ...); ``None`` means the default. Invalid settings, a port that cannot be
+    bound or a database that cannot be opened raise :class:`CannotServe`.
+    """
+    try:
+        faults = FaultConfig.from_dict({
+            "latency": latency, "error_rate": error_rate, "rate_limit_rate": rate_limit_rate,
+            "drop_rate": drop_rate, "seed": seed, **settings})
+    except FaultConfigError as exc:
+        raise CannotServe(f"invalid fault settings: {exc}") from None
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP (not 0) so asyncio sets TCP_NODELAY on accepted sockets (else ~40 ms stalls)
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
