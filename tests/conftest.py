@@ -13,13 +13,17 @@
 
 Both handles have ``.url`` (base URL including ``/v1``), ``.db``, ``.set_faults(**kw)`` (replaces
 the whole fault config; missing keys = defaults), ``.faults()``, ``.reset()``,
-``.state() -> list[dict]`` (inactive included) and ``.seed(list_of_dicts) -> int``.
-``sandbox_app`` also has ``.transport`` and ``.client(key=...) -> httpx.AsyncClient``.
+``.state() -> list[dict]`` (inactive included), ``.seed(list_of_dicts) -> int`` and
+``.request(method, path="/custom-connectors", json=..., key=API_KEY) -> httpx.Response`` (one
+synchronous API call). ``sandbox_app`` also has ``.transport`` and
+``.client(key=...) -> httpx.AsyncClient``; ``InProcessSandbox(db, clock=...)`` drives its rate
+limiter with a fake clock (epoch seconds).
 Keys: any ``pk_live_...`` value; ``pk_live_ro_...`` is read-only (see sandbox/auth.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import queue
 import re
@@ -39,6 +43,15 @@ SRC = REPO / "src"
 API_KEY = "pk_live_test"
 _URL = re.compile(r"http://\S+")
 _CLI_FAULTS = ("latency", "error_rate", "rate_limit_rate", "drop_rate", "seed")
+COLLECTION = "/custom-connectors"
+_UNSET: Any = object()
+
+
+def _call_kwargs(json: Any, key: str | None) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"headers": {"Authorization": f"Bearer {key}"} if key else {}}
+    if json is not _UNSET:
+        kwargs["json"] = json
+    return kwargs
 
 
 class SandboxProcess:
@@ -99,6 +112,11 @@ class SandboxProcess:
         response = self._http.request(method, f"/_sandbox/{path}", json=body)
         response.raise_for_status()
         return response.json()
+
+    def request(self, method: str, path: str = COLLECTION, *, json: Any = _UNSET,
+                key: str | None = API_KEY) -> httpx.Response:
+        """One API call (``path`` below ``/v1``) over TCP."""
+        return self._http.request(method, "/v1" + path, **_call_kwargs(json, key))
 
     def set_faults(self, **faults: Any) -> dict[str, Any]:
         return self._control("POST", "faults", faults)
@@ -174,13 +192,23 @@ def reused_sandbox_server(_session_sandbox: SandboxProcess) -> SandboxProcess:
 class InProcessSandbox:
     """The sandbox app behind an httpx ASGI transport, controlled directly (no HTTP)."""
 
-    def __init__(self, db: Path) -> None:
+    def __init__(self, db: Path, clock: Callable[[], float] | None = None) -> None:
         from adapter_sync.sandbox import inprocess
 
         self.db = db
         self.url = inprocess.BASE_URL
-        self.transport = inprocess.SandboxTransport(db, close_store=False)
+        extra = {"clock": clock} if clock else {}
+        self.transport = inprocess.SandboxTransport(db, close_store=False, **extra)
         self.sandbox = self.transport.sandbox
+
+    def request(self, method: str, path: str = COLLECTION, *, json: Any = _UNSET,
+                key: str | None = API_KEY) -> httpx.Response:
+        """One API call (``path`` below ``/v1``) through the in-process transport."""
+        async def run() -> httpx.Response:
+            async with httpx.AsyncClient(base_url=self.url, transport=self.transport) as client:
+                return await client.request(method, path, **_call_kwargs(json, key))
+
+        return asyncio.run(run())
 
     def client(self, key: str | None = API_KEY, **kwargs: Any) -> httpx.AsyncClient:
         """An AsyncClient on the sandbox; closing it leaves the sandbox open."""

@@ -95,3 +95,58 @@ def test_a_busy_port_is_one_line_of_error_and_exit_1(tmp_path: Path) -> None:
     assert done.stdout == ""
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_db_path_that_cannot_hold_the_database_is_one_line_of_error_and_exit_1(
+        tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run(
+        [sys.executable, "-m", "adapter_sync", "sandbox", "serve", "--port", "0",
+         "--db", str(tmp_path)],  # a folder
+        capture_output=True, text=True, env=env, timeout=30, stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert f"cannot open the sandbox database {str(tmp_path)!r}" in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_serve_takes_the_rate_limit_settings(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))}
+    code = ("from adapter_sync.sandbox.server import serve; "
+            f"serve(port=0, db={str(tmp_path / 's.db')!r}, rate_limit='token_bucket', "
+            "rate_limit_requests=7, rate_limit_window=2.5, retry_after_style='date', "
+            "reset_style='none', clock_offset=-5.5, shared_usage=0.25, seed=4)")
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env)
+    try:
+        assert process.stdout is not None
+        match = LINE.match(process.stdout.readline().decode().strip())
+        assert match, process.stderr.read().decode() if process.stderr else ""
+        root = match.group(1).removesuffix("/v1")
+        faults = httpx.get(f"{root}/_sandbox/faults").json()
+        assert {k: faults[k] for k in ("rate_limit", "rate_limit_requests", "rate_limit_window",
+                                       "retry_after_style", "reset_style", "clock_offset",
+                                       "shared_usage", "seed")} == \
+            {"rate_limit": "token_bucket", "rate_limit_requests": 7, "rate_limit_window": 2.5,
+             "retry_after_style": "date", "reset_style": "none", "clock_offset": -5.5,
+             "shared_usage": 0.25, "seed": 4}
+        response = httpx.get(f"{match.group(1)}/custom-connectors", headers=AUTH)
+        assert response.headers["X-RateLimit-Limit"] == "7"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=10)
+    assert process.returncode == 0 and stderr == b""
+
+
+@pytest.mark.parametrize("settings", [{"rate_limit": "leaky_bucket"}, {"clock_offset": "x"},
+                                      {"rate_limit_typo": 1}])
+def test_serve_refuses_bad_settings_before_listening(tmp_path: Path,
+                                                     settings: dict[str, object]) -> None:
+    from adapter_sync.sandbox.server import CannotServe, serve
+
+    with pytest.raises(CannotServe, match="invalid fault settings"):
+        serve(port=0, db=str(tmp_path / "s.db"), **settings)
+    assert not (tmp_path / "s.db").exists()

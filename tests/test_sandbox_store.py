@@ -186,3 +186,31 @@ def test_threads_writing_and_reading_lose_nothing(store: Store) -> None:
     everything = store.all()
     assert len(everything) == 300
     assert all(c["metadata"] == {"w": c["source_name"][1:].split("-")[0]} for c in everything)
+
+
+def _not_a_database(tmp_path: Path) -> Path:
+    path = tmp_path / "notes.txt"
+    path.write_text("not a database\n" * 200)
+    return path
+
+
+def _under_a_file(tmp_path: Path) -> Path:
+    (tmp_path / "file").write_text("")
+    return tmp_path / "file" / "sandbox.db"
+
+
+@pytest.mark.parametrize("bad_path, error", [
+    (lambda tmp: tmp, sqlite3.Error),  # a folder
+    (_not_a_database, sqlite3.Error),
+    (_under_a_file, OSError),
+    (lambda tmp: str(tmp / "nul\0byte.db"), OSError),
+], ids=["folder", "not-a-database", "under-a-file", "nul-byte"])
+def test_a_path_that_cannot_hold_the_database_raises_oserror_or_sqlite_error(
+        tmp_path: Path, bad_path, error: type[Exception]) -> None:
+    from adapter_sync.sandbox import inprocess
+
+    path = bad_path(tmp_path)
+    with pytest.raises(error):
+        Store(path)
+    with pytest.raises(error):  # the interface the engine uses for sandbox:PATH
+        inprocess.transport(path)

@@ -1,6 +1,6 @@
 """The sandbox's HTTP routes: the custom-connector API of adapter-api.md, plus a control API.
 
-API (``/v1``, behind :class:`~adapter_sync.sandbox.gate.Gate`: auth, rate-limit headers, faults):
+API (``/v1``, behind :class:`~adapter_sync.sandbox.gate.Gate`: rate limit, auth, faults):
 
 - ``GET /v1/custom-connectors?include_inactive=true|false`` → 200, bare JSON array
 - ``POST /v1/custom-connectors`` → 201 created object; 409 duplicate source_name; 422 invalid
@@ -11,8 +11,9 @@ API (``/v1``, behind :class:`~adapter_sync.sandbox.gate.Gate`: auth, rate-limit 
 
 Control (``/_sandbox``, no auth, never faulted):
 
-- ``GET|POST /_sandbox/faults``: read / replace the fault config (missing keys = defaults)
-- ``POST /_sandbox/reset``: empty the store, clear faults and the request budget
+- ``GET|POST /_sandbox/faults``: read / replace the fault config (missing keys = defaults);
+  replacing it also restarts the rate limiter with a full budget
+- ``POST /_sandbox/reset``: empty the store, clear faults and the rate limiter's state
 - ``GET /_sandbox/state``: every connector, inactive included
 - ``POST /_sandbox/seed`` ``{"connectors": [...]}``: bulk insert (POST fields + optional
   ``is_active``, ``connector_id``, ``created_at``, ``created_by``) → ``{"inserted": n}``
@@ -25,6 +26,7 @@ import contextlib
 import json
 import os
 import sqlite3
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -37,8 +39,18 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from adapter_sync.sandbox.auth import Principal
-from adapter_sync.sandbox.faults import FaultConfig, FaultConfigError, FaultDice, RequestBudget
+from adapter_sync.sandbox.contract import (
+    COLLECTION_PATH,
+    CONFLICT,
+    CONNECTOR_INACTIVE,
+    KIND_NOT_ACCEPTED,
+    METHOD_NOT_ALLOWED,
+    NOT_FOUND,
+    VALIDATION_ERROR,
+)
+from adapter_sync.sandbox.faults import FaultConfig, FaultConfigError, FaultDice
 from adapter_sync.sandbox.gate import Gate
+from adapter_sync.sandbox.ratelimit import Clock, RateLimiter
 from adapter_sync.sandbox.store import ConnectorNotFound, DuplicateSourceName, Store
 from adapter_sync.sandbox.validation import (
     SEED_FIELDS,
@@ -54,12 +66,16 @@ _FALSE = {"false", "0", "no", "off"}
 
 
 class Sandbox:
-    """Everything a running sandbox holds: the store, the fault dice and the request budget."""
+    """Everything a running sandbox holds: the store, the fault dice and the rate limiter.
 
-    def __init__(self, db_path: str | os.PathLike[str], faults: FaultConfig | None = None) -> None:
+    ``clock`` (epoch seconds) drives the rate limiter; tests pass a fake one.
+    """
+
+    def __init__(self, db_path: str | os.PathLike[str], faults: FaultConfig | None = None,
+                 *, clock: Clock = time.time) -> None:
         self.store = Store(db_path)
         self.dice = FaultDice(faults)
-        self.budget = RequestBudget()
+        self.limiter = RateLimiter(self.dice.config.limit_policy(), clock)
 
     @property
     def faults(self) -> FaultConfig:
@@ -67,7 +83,7 @@ class Sandbox:
 
     def set_faults(self, config: FaultConfig) -> None:
         self.dice.configure(config)
-        self.budget.clear()
+        self.limiter.configure(config.limit_policy())
 
     def reset(self) -> None:
         self.store.reset()
@@ -92,7 +108,7 @@ def _invalid(request: Request, exc: Invalid) -> JSONResponse:
     issues = [issue.to_dict() for issue in exc.issues]
     if _sandbox(request).faults.error_shape == "fastapi":
         return JSONResponse({"detail": issues}, status_code=422)
-    return error(422, "validation_error", str(exc), {"errors": issues})
+    return error(422, VALIDATION_ERROR, str(exc), {"errors": issues})
 
 
 async def _json_body(request: Request) -> Any:
@@ -125,7 +141,7 @@ async def create_connector(request: Request) -> Response:
     try:
         doc = _sandbox(request).store.create(fields, {"type": "api_key", "id": principal.key_id})
     except DuplicateSourceName as exc:
-        return error(409, "conflict", str(exc), {"source_name": exc.source_name})
+        return error(409, CONFLICT, str(exc), {"source_name": exc.source_name})
     return JSONResponse(doc, status_code=201)
 
 
@@ -138,12 +154,12 @@ async def update_connector(request: Request) -> Response:
     try:
         doc = _sandbox(request).store.update(connector_id, changes)
     except ConnectorNotFound as exc:
-        return error(404, "not_found", str(exc))
+        return error(404, NOT_FOUND, str(exc))
     return JSONResponse(doc)
 
 
 async def no_delete(request: Request) -> Response:
-    return error(405, "method_not_allowed",
+    return error(405, METHOD_NOT_ALLOWED,
                  "connectors cannot be deleted; deactivate with PATCH {\"is_active\": false}",
                  headers={"Allow": "PATCH"})
 
@@ -153,19 +169,19 @@ async def ingest(request: Request) -> Response:
     typed = request.url.path.endswith("/typed")
     doc = _sandbox(request).store.get(connector_id)
     if doc is None:
-        return error(404, "not_found", f"no custom connector with id {connector_id!r}")
+        return error(404, NOT_FOUND, f"no custom connector with id {connector_id!r}")
     try:
         items = check_ingest(await _json_body(request), typed=typed)
     except Invalid as exc:
         return _invalid(request, exc)
     if not doc["is_active"]:
-        return error(409, "connector_inactive", "this connector is deactivated",
+        return error(409, CONNECTOR_INACTIVE, "this connector is deactivated",
                      {"connector_id": connector_id})
     accepted = doc.get("accepted_kinds") or []
     for item in items:
         kind = item.get("kind", "custom")
         if accepted and kind not in accepted:
-            return error(400, "kind_not_accepted",
+            return error(400, KIND_NOT_ACCEPTED,
                          f"kind {kind!r} is not accepted by this connector",
                          {"kind": kind, "accepted_kinds": accepted})
     external_ids = [item.get("external_id") or f"ext_{uuid.uuid4().hex}" for item in items]
@@ -183,7 +199,7 @@ async def set_faults(request: Request) -> Response:
     try:
         config = FaultConfig.from_dict(json.loads(await request.body() or b"{}"))
     except (ValueError, TypeError) as exc:  # FaultConfigError is a ValueError
-        return error(422, "validation_error", str(exc))
+        return error(422, VALIDATION_ERROR, str(exc))
     _sandbox(request).set_faults(config)
     return JSONResponse(config.to_dict())
 
@@ -207,12 +223,12 @@ async def seed(request: Request) -> Response:
         for item in items:
             check_create(item, allowed=SEED_FIELDS)
     except Invalid as exc:
-        return error(422, "validation_error", str(exc),
+        return error(422, VALIDATION_ERROR, str(exc),
                      {"errors": [i.to_dict() for i in exc.issues]})
     try:
         inserted = _sandbox(request).store.seed(items)
     except (DuplicateSourceName, sqlite3.IntegrityError) as exc:
-        return error(409, "conflict", str(exc))
+        return error(409, CONFLICT, str(exc))
     return JSONResponse({"inserted": inserted})
 
 
@@ -222,7 +238,7 @@ async def health(request: Request) -> Response:
 
 # -- the app -------------------------------------------------------------------------------------
 
-_STATUS_CODES = {404: "not_found", 405: "method_not_allowed"}
+_STATUS_CODES = {404: NOT_FOUND, 405: METHOD_NOT_ALLOWED}
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -231,14 +247,16 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
 
-def create_app(db_path: str | os.PathLike[str], *, faults: FaultConfig | None = None) -> Starlette:
+def create_app(db_path: str | os.PathLike[str], *, faults: FaultConfig | None = None,
+               clock: Clock = time.time) -> Starlette:
     """The sandbox as an ASGI app over the SQLite file ``db_path`` (created if missing).
 
     The app's :class:`Sandbox` is ``app.state.sandbox``; its store is closed at lifespan
-    shutdown (or by :func:`adapter_sync.sandbox.inprocess.transport` when closed).
+    shutdown (or by :func:`adapter_sync.sandbox.inprocess.transport` when closed). ``clock``
+    (epoch seconds) drives the rate limiter.
     """
-    sandbox = Sandbox(db_path, faults)
-    collection = "/v1/custom-connectors"
+    sandbox = Sandbox(db_path, faults, clock=clock)
+    collection = COLLECTION_PATH
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -263,7 +281,8 @@ def create_app(db_path: str | os.PathLike[str], *, faults: FaultConfig | None = 
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(Gate, sandbox=sandbox)],
+        middleware=[Middleware(Gate, config=lambda: sandbox.faults, dice=sandbox.dice,
+                               limiter=sandbox.limiter)],
         exception_handlers={HTTPException: _http_error},
         lifespan=lifespan,
     )

@@ -17,9 +17,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-KEY_PREFIX = "pk_live_"
-#: The key the client sends to an in-process sandbox when ADAPTER_API_KEY is not set.
-SANDBOX_KEY = "pk_live_sandbox"
+from adapter_sync.sandbox.contract import KEY_PREFIX
+
+#: The sandbox's built-in key, defined here only: what a client sends to an in-process sandbox
+#: when no key is set (re-exported by :mod:`adapter_sync.sandbox.inprocess`).
+SANDBOX_KEY = KEY_PREFIX + "sandbox"
 ALL_SCOPES: frozenset[str] = frozenset({"connectors:read", "connectors:write", "events:write"})
 _KEY_NAMESPACE = uuid.UUID("6f1d3c55-7a0e-4b8e-9a52-3c1f4e9b2d10")
 

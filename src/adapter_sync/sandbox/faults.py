@@ -5,10 +5,24 @@ order: ``rate_limit_rate`` (429 + ``Retry-After: retry_after``, whole seconds, 0
 committed), ``drop_rate`` (writes: committed, then the connection is dropped; reads: dropped).
 If the rates add up to more than 1, the later kinds get what is left.
 
-``latency`` (seconds, ``asyncio.sleep``) is added to every ``/v1`` request. ``requests_per_minute``
-is a real fixed-window request budget: over it, 429 until the window resets.
+``latency`` (seconds, ``asyncio.sleep``) is added to every ``/v1`` request.
 ``error_shape="fastapi"`` answers validation errors as ``{"detail": [...]}`` instead of the
 ``{"error", "message", "details"}`` body (both shapes exist per adapter-api.md).
+
+A real rate limiter (:mod:`adapter_sync.sandbox.ratelimit`) counts every ``/v1`` request; over
+its limit: 429 ``rate_limit_exceeded``, not executed. ``rate_limit`` picks it:
+
+- ``null`` (default): a fixed window of ``requests_per_minute`` requests per 60 s (by default
+  too high to be hit by a test or a benchmark);
+- ``"fixed_window"`` / ``"token_bucket"``: ``rate_limit_requests`` per ``rate_limit_window``
+  seconds (the bucket's capacity; it refills ``rate_limit_requests / rate_limit_window`` tokens
+  per second and starts full). ``requests_per_minute`` must then be left at its default.
+
+Whichever limit is active, ``retry_after_style`` (``seconds`` | ``fractional`` | ``zero`` |
+``date`` | ``none``), ``reset_style`` (``epoch`` | ``none``), ``clock_offset`` (seconds added to
+the server's clock in ``X-RateLimit-Reset`` and dates) and ``shared_usage`` (0..1: the chance
+that another integration on the key spends one unit before each request) shape it.
+``retry_after`` belongs to the injected 429s only.
 """
 
 from __future__ import annotations
@@ -16,10 +30,16 @@ from __future__ import annotations
 import math
 import random
 import threading
-import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
+
+from adapter_sync.sandbox.ratelimit import (
+    Algorithm,
+    LimitPolicy,
+    ResetStyle,
+    RetryAfterStyle,
+)
 
 FaultKind = Literal["none", "rate_limit", "error", "drop"]
 
@@ -44,6 +64,13 @@ class FaultConfig:
     retry_after: int = 1
     requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE
     error_shape: Literal["adapter", "fastapi"] = "adapter"
+    rate_limit: Algorithm | None = None
+    rate_limit_requests: int = 60
+    rate_limit_window: float = 60.0
+    retry_after_style: RetryAfterStyle = "seconds"
+    reset_style: ResetStyle = "epoch"
+    clock_offset: float = 0.0
+    shared_usage: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("error_rate", "rate_limit_rate", "drop_rate"):
@@ -62,6 +89,25 @@ class FaultConfig:
             raise FaultConfigError("requests_per_minute must be an integer >= 1")
         if self.error_shape not in ("adapter", "fastapi"):
             raise FaultConfigError("error_shape must be 'adapter' or 'fastapi'")
+        if self.rate_limit is not None and rpm != DEFAULT_REQUESTS_PER_MINUTE:
+            raise FaultConfigError("requests_per_minute and rate_limit both set a limit: "
+                                   "use rate_limit_requests and rate_limit_window")
+        try:
+            self.limit_policy()
+            if self.rate_limit is None:  # kept for later; still checked now
+                LimitPolicy(requests=self.rate_limit_requests, window=self.rate_limit_window)
+        except ValueError as exc:
+            raise FaultConfigError(str(exc)) from None
+
+    def limit_policy(self) -> LimitPolicy:
+        """The rate limit in force: ``rate_limit``'s, or the ``requests_per_minute`` window."""
+        shape = {"retry_after_style": self.retry_after_style, "reset_style": self.reset_style,
+                 "clock_offset": self.clock_offset, "shared_usage": self.shared_usage,
+                 "seed": self.seed}
+        if self.rate_limit is None:
+            return LimitPolicy("fixed_window", self.requests_per_minute, 60.0, **shape)
+        return LimitPolicy(self.rate_limit, self.rate_limit_requests, self.rate_limit_window,
+                           **shape)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FaultConfig:
@@ -131,38 +177,3 @@ class FaultDice:
             if draw < threshold:
                 return Decision("drop")
             return NO_FAULT
-
-
-@dataclass(frozen=True)
-class BudgetState:
-    """The rate-limit headers of one request; ``allowed`` is False once over the budget."""
-
-    limit: int
-    remaining: int
-    reset: int
-    allowed: bool
-
-
-class RequestBudget:
-    """A fixed one-minute window request counter (X-RateLimit-* headers, real 429s)."""
-
-    def __init__(self, clock: Any = time.time) -> None:
-        self._lock = threading.Lock()
-        self._clock = clock
-        self._window = -1
-        self._used = 0
-
-    def take(self, limit: int) -> BudgetState:
-        now = self._clock()
-        window = int(now // 60)
-        with self._lock:
-            if window != self._window:
-                self._window, self._used = window, 0
-            self._used += 1
-            used = self._used
-        reset = (window + 1) * 60
-        return BudgetState(limit, max(limit - used, 0), reset, used <= limit)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._window, self._used = -1, 0

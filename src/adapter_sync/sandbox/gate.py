@@ -1,10 +1,12 @@
-"""The gate in front of every ``/v1`` call: request id, rate-limit headers, auth, faults.
+"""The gate in front of every ``/v1`` call: request id, rate limit, auth, faults.
 
-A pure ASGI middleware. Order per request: count it against the budget (every answer carries
-``X-RateLimit-*`` and ``X-Request-Id``), sleep the configured latency, authenticate (401) and
-check scopes (403), refuse over the real budget (429), then roll the fault dice:
+A pure ASGI middleware. Order per request: count it with the rate limiter
+(:mod:`adapter_sync.sandbox.ratelimit`; every answer carries its ``X-RateLimit-*`` headers and an
+``X-Request-Id``), sleep the configured latency, authenticate (401) and check scopes (403), refuse
+a request over the limit (429 ``rate_limit_exceeded``, ``Retry-After`` in the configured style,
+not executed), then roll the fault dice:
 
-- ``rate_limit`` → 429 ``rate_limit_exceeded`` with ``Retry-After``;
+- ``rate_limit`` → 429 ``rate_limit_exceeded`` with ``Retry-After: retry_after`` (injected);
 - ``error`` → 500 (JSON body), 502 (HTML body, like a proxy) or 503 (empty body); the call is
   never executed, so nothing is committed;
 - ``drop`` → a read is not executed; a write is executed and committed. Then the response
@@ -19,16 +21,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
-import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from adapter_sync.sandbox.auth import AuthError, authenticate, authorize
-
-if TYPE_CHECKING:
-    from adapter_sync.sandbox.app import Sandbox
+from adapter_sync.sandbox.contract import (
+    API_PREFIX,
+    AUTHENTICATION_ERROR,
+    INSUFFICIENT_SCOPES,
+    INTERNAL_ERROR,
+    RATE_LIMIT_EXCEEDED,
+)
+from adapter_sync.sandbox.faults import FaultConfig, FaultDice
+from adapter_sync.sandbox.ratelimit import RateLimiter
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -47,7 +53,7 @@ class DroppedConnection(Exception):
 
 
 def _is_api(path: str) -> bool:
-    return path == "/v1" or path.startswith("/v1/")
+    return path == API_PREFIX or path.startswith(API_PREFIX + "/")
 
 
 async def _answer(send: Send, status: int, body: bytes, content_type: str | None,
@@ -65,24 +71,26 @@ def _error_body(code: str, message: str, details: dict[str, Any] | None = None) 
 
 
 class Gate:
-    """ASGI middleware applying auth, rate-limit headers and faults to ``/v1`` calls."""
+    """ASGI middleware applying auth, rate-limit headers and faults to ``/v1`` calls.
 
-    def __init__(self, app: ASGIApp, sandbox: Sandbox) -> None:
+    It holds only what it uses: ``config`` (called once per request for the current
+    :class:`FaultConfig`), the fault ``dice`` and the rate ``limiter``.
+    """
+
+    def __init__(self, app: ASGIApp, *, config: Callable[[], FaultConfig], dice: FaultDice,
+                 limiter: RateLimiter) -> None:
         self.app = app
-        self.sandbox = sandbox
+        self.config = config
+        self.dice = dice
+        self.limiter = limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not _is_api(scope["path"]):
             await self.app(scope, receive, send)
             return
-        config = self.sandbox.dice.config
-        budget = self.sandbox.budget.take(config.requests_per_minute)
-        extra = [
-            (b"x-ratelimit-limit", str(budget.limit).encode()),
-            (b"x-ratelimit-remaining", str(budget.remaining).encode()),
-            (b"x-ratelimit-reset", str(budget.reset).encode()),
-            (b"x-request-id", f"req_{uuid.uuid4().hex}".encode()),
-        ]
+        config = self.config()
+        verdict = self.limiter.take()
+        extra = [*verdict.headers(), (b"x-request-id", f"req_{uuid.uuid4().hex}".encode())]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -97,26 +105,27 @@ class Gate:
             authorize(principal, method, path)
         except AuthError as exc:
             if exc.status == 401:
-                body = _error_body("authentication_error", exc.message)
+                body = _error_body(AUTHENTICATION_ERROR, exc.message)
             else:
-                body = _error_body("insufficient_scopes", exc.message,
+                body = _error_body(INSUFFICIENT_SCOPES, exc.message,
                                    {"missing_scopes": list(exc.missing_scopes)})
             await _answer(send_with_headers, exc.status, body, "application/json")
             return
         scope.setdefault("state", {})["principal"] = principal
 
-        if not budget.allowed:
-            wait = max(math.ceil(budget.reset - time.time()), 1)
+        if not verdict.allowed:
+            retry_after = verdict.retry_after()
             await _answer(send_with_headers, 429,
-                          _error_body("rate_limit_exceeded",
-                                      f"more than {budget.limit} requests in this minute"),
-                          "application/json", [(b"retry-after", str(wait).encode())])
+                          _error_body(RATE_LIMIT_EXCEEDED,
+                                      f"rate limit exceeded: {verdict.policy.describe()}"),
+                          "application/json",
+                          [] if retry_after is None else [(b"retry-after", retry_after.encode())])
             return
 
-        decision = self.sandbox.dice.roll()
+        decision = self.dice.roll()
         if decision.kind == "rate_limit":
             await _answer(send_with_headers, 429,
-                          _error_body("rate_limit_exceeded", "too many requests (injected)"),
+                          _error_body(RATE_LIMIT_EXCEEDED, "too many requests (injected)"),
                           "application/json",
                           [(b"retry-after", str(config.retry_after).encode())])
         elif decision.kind == "error":
@@ -126,7 +135,7 @@ class Gate:
                 await _answer(send_with_headers, 503, b"", None)
             else:
                 await _answer(send_with_headers, 500,
-                              _error_body("internal_error", "internal server error (injected)"),
+                              _error_body(INTERNAL_ERROR, "internal server error (injected)"),
                               "application/json")
         elif decision.kind == "drop":
             await self._drop(scope, receive, send_with_headers, write=method not in ("GET", "HEAD"))

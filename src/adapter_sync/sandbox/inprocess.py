@@ -1,9 +1,10 @@
 """The sandbox in the client's own process: an httpx transport, no server, no port.
 
-Used by ``--api-url sandbox:`` (db ``.adapter-sync/sandbox.db``) and ``sandbox:PATH``::
+The one interface the rest of adapter-sync uses to run the sandbox in-process (``--api-url
+sandbox:`` uses :data:`DEFAULT_DB`, ``sandbox:PATH`` the file PATH)::
 
     from adapter_sync.sandbox import inprocess
-    t = inprocess.transport(".adapter-sync/sandbox.db")
+    t = inprocess.transport(inprocess.DEFAULT_DB)
     client = httpx.AsyncClient(base_url=inprocess.BASE_URL, transport=t,
                                headers={"Authorization": f"Bearer {inprocess.SANDBOX_KEY}"})
 
@@ -15,33 +16,36 @@ fault reaches the caller as :class:`httpx.RemoteProtocolError`, as it would over
 from __future__ import annotations
 
 import os
-from pathlib import Path
+import time
 from typing import Any
 
 import httpx
 
 from adapter_sync.sandbox.app import Sandbox, create_app
 from adapter_sync.sandbox.auth import SANDBOX_KEY
+from adapter_sync.sandbox.contract import API_PREFIX
 from adapter_sync.sandbox.faults import FaultConfig
 from adapter_sync.sandbox.gate import DroppedConnection
+from adapter_sync.sandbox.ratelimit import Clock
+from adapter_sync.sandbox.store import DEFAULT_DB
 
 #: Base URL to use with the in-process transport (any host works; the path must be /v1).
-BASE_URL = "http://sandbox/v1"
-DEFAULT_DB = ".adapter-sync/sandbox.db"
+BASE_URL = "http://sandbox" + API_PREFIX
 
 
 class SandboxTransport(httpx.ASGITransport):
     """An ASGI transport on a sandbox app; ``.sandbox`` gives direct control (faults, state).
 
     Closing it (``aclose``, e.g. when its AsyncClient closes) closes the SQLite store, unless
-    ``close_store=False`` (then call ``.sandbox.close()`` yourself).
+    ``close_store=False`` (then call ``.sandbox.close()`` yourself). ``clock`` (epoch seconds)
+    drives the rate limiter. Opening a path that cannot
+    hold the database raises :class:`OSError` or :class:`sqlite3.Error`.
     """
 
     def __init__(self, db_path: str | os.PathLike[str], faults: FaultConfig | None = None,
-                 *, close_store: bool = True) -> None:
-        Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+                 *, close_store: bool = True, clock: Clock = time.time) -> None:
         self.close_store = close_store
-        self.app = create_app(db_path, faults=faults)
+        self.app = create_app(db_path, faults=faults, clock=clock)
         self.sandbox: Sandbox = self.app.state.sandbox
         super().__init__(app=self.app, raise_app_exceptions=True)
 
@@ -60,7 +64,11 @@ class SandboxTransport(httpx.ASGITransport):
 
 def transport(db_path: str | os.PathLike[str] = DEFAULT_DB, *,
               faults: FaultConfig | None = None) -> SandboxTransport:
-    """An httpx async transport serving the sandbox over the SQLite file ``db_path``."""
+    """An httpx async transport serving the sandbox over the SQLite file ``db_path``.
+
+    The file and its folder are created if missing; a path that cannot hold the database
+    raises :class:`OSError` or :class:`sqlite3.Error` (nothing else).
+    """
     return SandboxTransport(db_path, faults)
 
 

@@ -5,7 +5,8 @@ Binds first (port 0 picks a free port), then prints exactly one line to stdout, 
     Sandbox listening on http://127.0.0.1:PORT/v1  (use: --api-url http://127.0.0.1:PORT/v1, key: any pk_live_... value)
 
 and serves until Ctrl-C or SIGTERM, which stop it cleanly (exit 0, no traceback). Access logs
-are off; dropped connections (an injected fault) are not logged as errors.
+are off; dropped connections (an injected fault) are not logged as errors. A port that cannot be
+bound raises :class:`CannotServe` (one line, for the CLI to print).
 """
 
 from __future__ import annotations
@@ -15,18 +16,23 @@ import contextlib
 import logging
 import signal
 import socket
+import sqlite3
 import sys
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import uvicorn
 
-from adapter_sync.errors import AdapterSyncError
 from adapter_sync.sandbox.app import create_app
-from adapter_sync.sandbox.faults import FaultConfig
+from adapter_sync.sandbox.faults import FaultConfig, FaultConfigError
 from adapter_sync.sandbox.gate import DroppedConnection
+from adapter_sync.sandbox.store import DEFAULT_DB
+
+
+class CannotServe(Exception):
+    """The sandbox cannot serve (e.g. the port is taken); the message is one line for a user."""
 
 
 def listening_line(host: str, port: int) -> str:
@@ -77,14 +83,23 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8787, db: str = ".adapter-sync/sandbox.db",
+def serve(host: str = "127.0.0.1", port: int = 8787, db: str = DEFAULT_DB,
           latency: float = 0.0, error_rate: float = 0.0, rate_limit_rate: float = 0.0,
           drop_rate: float = 0.0, seed: int | None = None, *,
-          access_log: bool = False) -> None:
-    """Serve the sandbox on ``host:port`` (0 = any free port) over the SQLite file ``db``."""
-    faults = FaultConfig(latency=latency, error_rate=error_rate, rate_limit_rate=rate_limit_rate,
-                         drop_rate=drop_rate, seed=seed)
-    Path(db).parent.mkdir(parents=True, exist_ok=True)
+          access_log: bool = False, **settings: Any) -> None:
+    """Serve the sandbox on ``host:port`` (0 = any free port) over the SQLite file ``db``.
+
+    ``settings`` are further :class:`FaultConfig` keys (``rate_limit``, ``rate_limit_requests``,
+    ``rate_limit_window``, ``retry_after_style``, ``reset_style``, ``clock_offset``,
+    ``shared_usage``, ...); ``None`` means the default. Invalid settings, a port that cannot be
+    bound or a database that cannot be opened raise :class:`CannotServe`.
+    """
+    try:
+        faults = FaultConfig.from_dict({
+            "latency": latency, "error_rate": error_rate, "rate_limit_rate": rate_limit_rate,
+            "drop_rate": drop_rate, "seed": seed, **settings})
+    except FaultConfigError as exc:
+        raise CannotServe(f"invalid fault settings: {exc}") from None
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP (not 0) so asyncio sets TCP_NODELAY on accepted sockets (else ~40 ms stalls)
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -94,12 +109,16 @@ def serve(host: str = "127.0.0.1", port: int = 8787, db: str = ".adapter-sync/sa
         sock.listen(2048)
     except OSError as exc:
         sock.close()
-        raise AdapterSyncError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+        raise CannotServe(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     sock.set_inheritable(True)
     bound_port = sock.getsockname()[1]
     shown_host = f"[{host}]" if family == socket.AF_INET6 else host
 
-    app = create_app(db, faults=faults)
+    try:
+        app = create_app(db, faults=faults)
+    except (OSError, sqlite3.Error) as exc:
+        sock.close()
+        raise CannotServe(f"cannot open the sandbox database {db!r}: {exc}") from exc
     config = uvicorn.Config(app, log_level="warning", access_log=access_log, lifespan="on",
                             timeout_graceful_shutdown=3)
     logging.getLogger("uvicorn.error").addFilter(_QuietDrops())

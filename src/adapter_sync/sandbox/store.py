@@ -10,6 +10,7 @@ returns.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sqlite3
@@ -19,6 +20,10 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+#: Where the sandbox keeps its state unless told otherwise (relative to the working directory);
+#: defined here only, re-exported by :mod:`adapter_sync.sandbox.inprocess`.
+DEFAULT_DB = ".adapter-sync/sandbox.db"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS connectors (
@@ -60,15 +65,27 @@ class Store:
     """Connectors in SQLite. Thread-safe; every method is one short transaction."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
+        """Open (or create, with its folder) the database at ``path``; ``":memory:"`` works.
+
+        A path that cannot hold the database raises :class:`OSError` (folder cannot be made,
+        a NUL byte in the path) or :class:`sqlite3.Error` (a folder, or a file that is not a
+        database), and leaves nothing open.
+        """
         self.path = Path(path)
+        if "\0" in str(path):  # sqlite3 and pathlib would raise ValueError
+            raise OSError(errno.EINVAL, "a NUL byte in the database path", str(path))
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA busy_timeout=5000")
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute(_SCHEMA)
+        try:
+            self._conn.execute("PRAGMA busy_timeout=5000")
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute(_SCHEMA)
+        except BaseException:
+            self._conn.close()
+            raise
 
     def close(self) -> None:
         with self._lock:

@@ -9,10 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from adapter_sync.model import KINDS, METADATA_MAX_KEYS, NAME_MAX, SLUG_RE
+from adapter_sync.sandbox.contract import (
+    CREATE_FIELDS,
+    KINDS,
+    METADATA_MAX_KEYS,
+    NAME_MAX,
+    NAME_MIN,
+    PATCH_FIELDS,
+    SLUG_MAX,
+    SLUG_RE,
+)
 
-CREATE_FIELDS = frozenset({"name", "source_name", "accepted_kinds", "metadata"})
-PATCH_FIELDS = frozenset({"name", "accepted_kinds", "metadata", "is_active"})
 SEED_FIELDS = CREATE_FIELDS | {"is_active", "connector_id", "created_at", "created_by"}
 INGEST_ITEMS_MAX = 1000
 
@@ -44,8 +51,8 @@ def _object(body: Any) -> dict[str, Any]:
 def _name(value: Any, issues: list[Issue]) -> None:
     if not isinstance(value, str):
         issues.append(Issue(("body", "name"), "must be a string", "type_error.str"))
-    elif not 1 <= len(value) <= NAME_MAX:
-        issues.append(Issue(("body", "name"), f"must be 1 to {NAME_MAX} characters",
+    elif not NAME_MIN <= len(value) <= NAME_MAX:
+        issues.append(Issue(("body", "name"), f"must be {NAME_MIN} to {NAME_MAX} characters",
                             "value_error.any_str.length"))
 
 
@@ -104,7 +111,7 @@ def check_create(body: Any, *, allowed: frozenset[str] = CREATE_FIELDS) -> dict[
         elif not SLUG_RE.fullmatch(source):
             issues.append(Issue(("body", "source_name"),
                                 "must be a slug: lowercase letters, digits and inner hyphens, "
-                                "1 to 64 characters", "value_error.str.regex"))
+                                f"1 to {SLUG_MAX} characters", "value_error.str.regex"))
     _kinds(body.get("accepted_kinds"), issues)
     _metadata(body.get("metadata"), issues)
     if "is_active" in allowed and body.get("is_active") is not None \
