@@ -150,3 +150,22 @@ def test_serve_refuses_bad_settings_before_listening(tmp_path: Path,
     with pytest.raises(CannotServe, match="invalid fault settings"):
         serve(port=0, db=str(tmp_path / "s.db"), **settings)
     assert not (tmp_path / "s.db").exists()
+
+
+def test_rate_limit_flags_reach_the_running_server(tmp_path: Path) -> None:
+    server = SandboxProcess(tmp_path / "rl.db", {}, args=[
+        "--rate-limit", "fixed_window", "--rate-limit-requests", "3",
+        "--rate-limit-window", "30", "--retry-after-style", "fractional",
+        "--clock-offset", "-2"])
+    try:
+        with httpx.Client(base_url=server.url, timeout=10) as http:
+            answers = [http.get("/custom-connectors",
+                                headers={"Authorization": "Bearer pk_live_flags"})
+                       for _ in range(4)]
+        assert [a.status_code for a in answers] == [200, 200, 200, 429]
+        assert [a.headers["x-ratelimit-remaining"] for a in answers] == ["2", "1", "0", "0"]
+        assert answers[0].headers["x-ratelimit-limit"] == "3"
+        assert "." in answers[3].headers["retry-after"]  # fractional
+        assert server.faults()["clock_offset"] == -2.0
+    finally:
+        server.stop()

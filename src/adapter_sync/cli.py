@@ -364,13 +364,26 @@ def sandbox() -> None:
 @click.option("--drop-rate", type=click.FloatRange(0, 1), default=0.0,
               help="Share of writes committed, then answered by a dropped connection.")
 @click.option("--seed", type=int, default=None, help="Seed for the fault dice.")
-def sandbox_serve(host: str, port: int, db: str | None, latency: float, error_rate: float,
-                  rate_limit_rate: float, drop_rate: float, seed: int | None) -> int:
-    """Serve the sandbox over HTTP until Ctrl-C."""
+@click.option("--rate-limit", type=click.Choice(["fixed_window", "token_bucket"]), default=None,
+              help="A real rate limiter (X-RateLimit-* on every answer, 429 over the limit).")
+@click.option("--rate-limit-requests", type=click.IntRange(min=1), default=60, show_default=True,
+              help="Requests per window (fixed window) or bucket size (token bucket).")
+@click.option("--rate-limit-window", type=click.FloatRange(min=0, min_open=True), default=60.0,
+              show_default=True, help="Window seconds (the bucket refills this fast).")
+@click.option("--retry-after-style", default="seconds", show_default=True,
+              type=click.Choice(["seconds", "fractional", "zero", "date", "none"]),
+              help="How a 429 says Retry-After (none: no header).")
+@click.option("--reset-style", type=click.Choice(["epoch", "none"]), default="epoch",
+              show_default=True, help="X-RateLimit-Reset as epoch seconds, or left out.")
+@click.option("--clock-offset", type=float, default=0.0, show_default=True,
+              help="Seconds the server's clock is ahead (negative: behind) of this machine's.")
+@click.option("--shared-usage", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Share of the budget other integrations on the same key spend.")
+def sandbox_serve(host: str, port: int, db: str | None, **faults: Any) -> int:
+    """Serve the sandbox over HTTP until Ctrl-C or SIGTERM."""
     from adapter_sync.engine import serve_sandbox
 
-    serve_sandbox(host=host, port=port, db=db, latency=latency, error_rate=error_rate,
-          rate_limit_rate=rate_limit_rate, drop_rate=drop_rate, seed=seed)
+    serve_sandbox(host=host, port=port, db=db, **faults)
     return 0
 
 

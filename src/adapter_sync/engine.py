@@ -293,6 +293,9 @@ def serve_sandbox(*, db: str | None = None, **options: Any) -> None:
             "pip install '.[sandbox]' from the adapter-sync checkout (the in-process "
             "--api-url sandbox: needs nothing more)") from None
     from adapter_sync.sandbox import inprocess
-    from adapter_sync.sandbox.server import serve
+    from adapter_sync.sandbox.server import CannotServe, serve
 
-    serve(db=db or inprocess.DEFAULT_DB, **options)
+    try:
+        serve(db=db or inprocess.DEFAULT_DB, **options)
+    except CannotServe as exc:
+        raise AdapterSyncError(str(exc)) from None
