@@ -338,6 +338,8 @@ def import_(context: Context, output: str | None, split_dir: str | None,
         raise click.UsageError("--output and --split cannot be used together")
     imported = context.engine().import_(output=output, split_dir=split_dir,
                                         include_inactive=include_inactive, force=force)
+    for message in imported.left_out:
+        _echo_err(f"Warning: {_one_line(message)}")
     if split_dir:
         click.echo(f"Wrote {len(imported.written)} file(s) to {split_dir}.", err=True)
     elif output:

@@ -96,10 +96,12 @@ class Applied:
 
 @dataclass(frozen=True)
 class Imported:
-    """What ``import`` produced: the YAML text (one file or stdout), or the files written."""
+    """What ``import`` produced: the YAML text (one file or stdout), or the files written, and
+    why any live connector was left out."""
 
     text: str | None = None
     written: tuple[str, ...] = ()
+    left_out: tuple[str, ...] = ()
 
 
 class Engine:
@@ -188,17 +190,19 @@ class Engine:
         if output and split_dir:
             raise AdapterSyncError("--output and --split cannot be used together")
         live = self.live()
+        left_out = tuple(self.redact(m) for m in
+                         importer.left_out(live, include_inactive=include_inactive))
         if split_dir:
             files = importer.split_files(live, include_inactive=include_inactive)
             written = importer.write_split(
                 {name: self.redact(text) for name, text in files.items()}, split_dir,
                 force=force)
-            return Imported(written=tuple(written))
+            return Imported(written=tuple(written), left_out=left_out)
         text = self.redact(importer.to_yaml(live, include_inactive=include_inactive))
         if output:
             importer.write_file(output, text, force=force)
-            return Imported(written=(output,))
-        return Imported(text=text)
+            return Imported(written=(output,), left_out=left_out)
+        return Imported(text=text, left_out=left_out)
 
     # -- outputs --------------------------------------------------------------------------
 
