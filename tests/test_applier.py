@@ -162,3 +162,22 @@ def test_concurrency_is_bounded():
     client = Slow()
     result, _ = _converge(_desired(*(f"c{i}" for i in range(30))), client, concurrency=3)
     assert result.ok and peak == 3
+
+
+def test_a_saved_create_that_declares_only_a_name_survives_a_409(tmp_path):
+    import json
+
+    from adapter_sync.planfile import load
+
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps({
+        "format_version": 2, "kind": "adapter-sync-plan", "api_url": "https://x/v1",
+        "prune": False, "live_active": 0, "unmanaged": [],
+        "actions": [{"kind": "create", "source_name": "a", "connector_id": None,
+                     "changes": {"name": {"before": None, "after": "A"}},
+                     "desired": {"name": "A"}}]}))
+    saved = load(str(path)).plan
+    client = FakeClient([LiveConnector("id-9", "a", "made meanwhile", metadata={"k": "v"})])
+    result = asyncio.run(apply_plan(saved, client))
+    assert result.ok, result.outcomes
+    assert client.store["a"].name == "A" and client.store["a"].metadata == {}
