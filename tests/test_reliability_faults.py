@@ -32,7 +32,9 @@ import pytest
 from clirun import SRC, run_process
 from conftest import API_KEY
 
-pytestmark = pytest.mark.slow
+#: Slow; and a per-test bound (pytest-timeout) far above the few seconds each takes, so a hang
+#: fails the test instead of the CI job's own timeout.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 KINDS = ["email", "page", "message", "calendar", "issue", "custom"]
 #: The hidden --backoff-base override: retries wait 0-20 ms, then doubling, instead of 0-0.5 s.

@@ -22,7 +22,9 @@ import pytest
 
 from clirun import Run, run_process
 
-pytestmark = pytest.mark.slow
+#: Slow; and a per-test bound (pytest-timeout) far above the ~15 s it takes, so a hang fails
+#: the test instead of the CI job's own timeout.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 CANARY = "CANARY7f3e9a1bQ"
 KEY = f"pk_live_{CANARY}_full"            # every scope in the sandbox
