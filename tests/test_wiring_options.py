@@ -219,9 +219,9 @@ def many(n: int) -> dict[str, dict[str, Any]]:
 @pytest.mark.parametrize(("concurrency", "creates"), [(1, 3), (3, 6)])
 def test_apply_concurrency_bounds_and_reaches_the_requests_in_flight(
         api, tmp_path: Path, concurrency: int, creates: int) -> None:
-    # 0.15 s per request: long enough that the calls the applier starts together overlap at
-    # the server; enough creates that the bound is hit several times over.
-    server = api(Behaviour(latency=0.15))
+    # 0.1 s per request: long enough that the calls the applier starts together overlap at
+    # the server; enough creates that the bound is hit twice over.
+    server = api(Behaviour(latency=0.1))
     cfg = config(tmp_path, many(creates))
     done = cli(server, "apply", "--auto-approve", "--concurrency", str(concurrency), cfg)
     assert done.code == 0, done.out + done.err
