@@ -32,14 +32,20 @@ import pytest
 from clirun import SRC, run_process
 from conftest import API_KEY
 
-pytestmark = pytest.mark.slow
+#: Slow; and a per-test bound (pytest-timeout) far above the few seconds each takes, so a hang
+#: fails the test instead of the CI job's own timeout.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 KINDS = ["email", "page", "message", "calendar", "issue", "custom"]
+#: The hidden --backoff-base override: retries wait 0-20 ms, then doubling, instead of 0-0.5 s.
+#: What is retried, and every assertion on the outcome, is unchanged.
+FAST_BACKOFF = {"ADAPTER_SYNC_BACKOFF_BASE": "0.02"}
 APPLY = ["--max-attempts", "20", "apply", "--auto-approve", "--concurrency", "16"]
 
 
 def _env(server) -> dict[str, str]:
-    return {"ADAPTER_API_URL": server.url, "ADAPTER_API_KEY": API_KEY, "NO_COLOR": "1"}
+    return {"ADAPTER_API_URL": server.url, "ADAPTER_API_KEY": API_KEY, "NO_COLOR": "1",
+            **FAST_BACKOFF}
 
 
 def _desired(n: int, rng: random.Random) -> dict[str, dict[str, Any]]:

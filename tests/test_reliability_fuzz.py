@@ -46,6 +46,8 @@ FUZZ = settings(
     phases=[Phase.explicit, Phase.reuse, Phase.generate]
     + ([Phase.shrink] if os.environ.get("FUZZ_SHRINK") == "1" else []),
 )
+#: Per-test bound (pytest-timeout): 400 examples take ~2 s; more examples get more time.
+pytestmark = pytest.mark.timeout(max(120, FUZZ.max_examples // 5))
 _PROBLEM = re.compile(r"^.*connectors\.yaml(:\d+(:\d+)?)?: .+$")
 _SUMMARY = re.compile(r"^\d+ errors? found\.$")
 

@@ -37,6 +37,9 @@ MIB = 1024 * 1024
 SERVE_CAP = 320 * MIB
 #: The child's peak RSS bound. Reading the 200-320 MB bodies whole would pass it by far.
 RSS_BOUND_MIB = 200
+#: Per-test bound (pytest-timeout), beyond the subprocess's own HANG_BOUND: a hang in the
+#: server or in the test itself fails the test too.
+pytestmark = pytest.mark.timeout(120)
 
 Handler = Callable[[socket.socket, threading.Event], None]
 

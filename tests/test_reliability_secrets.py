@@ -22,7 +22,9 @@ import pytest
 
 from clirun import Run, run_process
 
-pytestmark = pytest.mark.slow
+#: Slow; and a per-test bound (pytest-timeout) far above the ~15 s it takes, so a hang fails
+#: the test instead of the CI job's own timeout.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 CANARY = "CANARY7f3e9a1bQ"
 KEY = f"pk_live_{CANARY}_full"            # every scope in the sandbox
@@ -60,7 +62,8 @@ def test_no_command_ever_shows_the_key(start_sandbox, tmp_path: Path) -> None:
     down = f"http://127.0.0.1:{_closed_port()}/v1"
     plan_file, stale_file = str(work / "plan.json"), str(work / "stale.json")
     env = {"ADAPTER_API_URL": server.url, "ADAPTER_API_KEY": KEY, "NO_COLOR": "1",
-           "GITHUB_ACTIONS": "true"}  # annotations for config errors too
+           "GITHUB_ACTIONS": "true",  # annotations for config errors too
+           "ADAPTER_SYNC_BACKOFF_BASE": "0.02"}  # retries wait ms, not seconds (test-only)
     faults = {"error_rate": 0.2, "rate_limit_rate": 0.1, "retry_after": 0, "drop_rate": 0.2,
               "seed": 5}
 
