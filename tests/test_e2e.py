@@ -12,7 +12,8 @@ from conftest import API_KEY
 
 
 def _env(server) -> dict[str, str]:
-    return {"ADAPTER_API_URL": server.url, "ADAPTER_API_KEY": API_KEY, "NO_COLOR": "1"}
+    return {"ADAPTER_API_URL": server.url, "ADAPTER_API_KEY": API_KEY, "NO_COLOR": "1",
+            "ADAPTER_SYNC_BACKOFF_BASE": "0.02"}
 
 
 def _config(tmp_path, connectors: dict[str, dict], **settings) -> str:

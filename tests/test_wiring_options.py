@@ -300,10 +300,7 @@ FOUND = {"connector_id": "found-0001", "source_name": "acme-crm", "name": "Acme 
      {"metadata": DECLARED["metadata"]}),
     ("lost", FOUND, "the create's answer was lost; found it live, adopted it and updated it",
      {"metadata": DECLARED["metadata"]}),
-    ("conflict", {**FOUND, "is_active": False, "name": "Old name"},
-     "already existed live (created meanwhile); adopted it and updated it",
-     {"metadata": DECLARED["metadata"], "name": "Acme CRM", "is_active": True}),
-], ids=["409-other-metadata", "lost-answer-other-metadata", "409-inactive-other-fields"])
+], ids=["409-other-metadata", "lost-answer-other-metadata"])
 def test_a_create_that_finds_a_different_connector_adopts_and_reconciles_it(
         api, tmp_path: Path, post: str, found: dict[str, Any], note: str,
         patched: dict[str, Any]) -> None:
@@ -333,3 +330,18 @@ def test_a_create_that_finds_a_different_connector_adopts_and_reconciles_it(
 
     again = cli(server, "plan", "--detailed-exitcode", cfg)
     assert again.code == 0, again.out + again.err
+
+
+def test_a_create_that_finds_a_connector_someone_deactivated_does_not_take_it_over(
+        api, tmp_path: Path) -> None:
+    # Issue #10: live changed since the plan (another actor created and deactivated it), so the
+    # create is stale: reported, and their connector is neither patched nor reactivated.
+    found = {**FOUND, "is_active": False, "name": "Old name"}
+    server = api(Behaviour(post="conflict", appears=found))
+    cfg = config(tmp_path, {"acme-crm": DECLARED})
+    done = cli(server, "apply", "--auto-approve", cfg)
+    assert done.code == 1, done.out + done.err
+    assert [h.method for h in sorted(server.hits, key=lambda h: h.started)] == [
+        "GET", "POST", "GET"]
+    assert server.live()["acme-crm"]["is_active"] is False
+    assert "exists live but inactive (found-0001)" in done.out and "run plan again" in done.out

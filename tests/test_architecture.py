@@ -1,0 +1,85 @@
+"""The imports read one way (DESIGN.md): cli → engine → config, client, planner, applier,
+render, planfile, importer → model. Checked on the source, so a shortcut back up the pipeline
+fails here instead of in review."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "adapter_sync"
+
+#: What each module may import from adapter_sync (its own subpackage aside). Leaf utilities
+#: (errors, escape, model, secrets, atomicfile, schemafiles) are allowed where listed.
+LEAVES = {"errors", "escape", "model"}
+ALLOWED: dict[str, set[str]] = {
+    "cli": {"engine", "errors", "escape", "secrets"},
+    "engine": {"config", "client", "planner", "applier", "render", "planfile", "importer",
+               "retry", "sandbox", "secrets", *LEAVES},
+    "applier": {"diff", *LEAVES},
+    "planner": {"diff", *LEAVES},
+    "diff": {*LEAVES},
+    "render": {*LEAVES},
+    "planfile": {"diff", "atomicfile", "schemafiles", *LEAVES},
+    "importer": {"atomicfile", *LEAVES},
+    "client": {"retry", "pacing", "secrets", *LEAVES},
+    "config": {"schemafiles", "secrets", *LEAVES},
+    "secrets": {"render"},  # to know the Markdown spelling of the key
+    "model": {"errors"},
+    "escape": set(),
+    "errors": set(),
+}
+#: Modules no one but the engine may import.
+SHELL_ONLY = {"sandbox"}
+
+
+def _imports(path: Path) -> set[str]:
+    """The adapter_sync modules ``path`` imports, as their top-level names."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "adapter_sync" and len(parts) > 1:
+                found.add(parts[1])
+    return found - {"__version__"}
+
+
+def _module(path: Path) -> str:
+    rel = path.relative_to(PACKAGE).parts
+    return rel[0].removesuffix(".py")
+
+
+def _sources() -> list[Path]:
+    return sorted(p for p in PACKAGE.rglob("*.py") if p.name not in ("__main__.py",))
+
+
+@pytest.mark.parametrize("path", _sources(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_imports_flow_one_way(path: Path) -> None:
+    module = _module(path)
+    if module in ("__init__", "sandbox"):
+        return
+    used = _imports(path) - {module}
+    allowed = ALLOWED.get(module)
+    if allowed is None:  # a small helper module: it may use leaves only
+        allowed = {*LEAVES, "secrets", "atomicfile", "schemafiles", "retry", "pacing"}
+    assert used <= allowed, f"{module} imports {sorted(used - allowed)}"
+
+
+def test_the_sandbox_is_reached_only_through_the_engine() -> None:
+    for path in _sources():
+        module = _module(path)
+        if module in ("engine", "sandbox"):
+            continue
+        assert not (_imports(path) & SHELL_ONLY), f"{module} imports the sandbox"
+
+
+def test_the_sandbox_imports_nothing_of_the_client_side() -> None:
+    for path in sorted((PACKAGE / "sandbox").rglob("*.py")):
+        assert not (_imports(path) - {"sandbox"}), f"sandbox/{path.name} imports {_imports(path)}"
