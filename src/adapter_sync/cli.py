@@ -92,6 +92,8 @@ class Context:
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="adapter-sync")
 @click.option("--debug", is_flag=True, help="Show tracebacks and HTTP exchanges (never the key).")
+@click.option("--no-color", is_flag=True,
+              help="No colour (also: NO_COLOR, TERM=dumb; FORCE_COLOR forces it).")
 @click.option(
     "--api-url",
     envvar="ADAPTER_API_URL",
@@ -118,7 +120,7 @@ class Context:
     help="Seconds of the first retry backoff (for tests; doubles per attempt, capped at 30).",
 )
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, api_url: str, max_attempts: int, deadline: float,
+def cli(ctx: click.Context, debug: bool, no_color: bool, api_url: str, max_attempts: int, deadline: float,
         max_rps: float | None, backoff_base: float) -> None:
     """Manage Adapter custom connectors as code.
 
@@ -128,6 +130,7 @@ def cli(ctx: click.Context, debug: bool, api_url: str, max_attempts: int, deadli
     """
     context = Context(api_url, max_attempts, deadline, max_rps, backoff_base)
     _state["redact"] = Redactor([context.api_key])
+    _state["no_color"] = no_color
     _state["debug"] = debug or os.environ.get("ADAPTER_SYNC_DEBUG") == "1"
     if _state["debug"]:
         import logging
@@ -156,8 +159,14 @@ def validate(context: Context, paths: Sequence[str]) -> int:
     return 0
 
 
-def _use_color() -> bool:
-    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+def _use_color(stream: Any = None) -> bool:
+    """Colour when writing to a terminal, unless --no-color, NO_COLOR or TERM=dumb say no;
+    FORCE_COLOR asks for it anywhere."""
+    if _state.get("no_color") or "NO_COLOR" in os.environ or os.environ.get("TERM") == "dumb":
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return (stream or sys.stdout).isatty()
 
 
 format_option = click.option(
@@ -201,52 +210,63 @@ def _ascii_only() -> bool:
 
 
 class _ApplyDisplay:
-    """What an apply shows while it runs: the plan, the prompt, a progress line on a TTY; it
-    keeps every outcome, so an apply stopped hard can still report what it did."""
+    """The command side of an apply: the plan, the prompt, the live report (see
+    :mod:`adapter_sync.progress`), and why it stopped early if it did."""
 
-    def __init__(self, engine: Engine, confirm: bool) -> None:
-        self.engine, self.confirm = engine, confirm
+    def __init__(self, engine: Engine, confirm: bool, fmt: str, heartbeat: float) -> None:
+        from adapter_sync.progress import ApplyReporter
+
+        self.engine, self.confirm, self.fmt = engine, confirm, fmt
+        self.human = sys.stderr if fmt == "json" else sys.stdout  # JSON owns stdout
         self.plan: Any = None
         self.outcomes: list[Any] = []
-        self.bar = sys.stderr.isatty()
-        self._line_open = False
+        self.stopped_by: str | None = None
+        self.reporter = ApplyReporter(
+            out=sys.stdout, err=sys.stderr, fmt="json" if fmt == "json" else "text",
+            tty=sys.stderr.isatty() and fmt != "json", ascii=_ascii_only(),
+            heartbeat=heartbeat, redact=_redact)
 
     def show_plan(self, plan: Any) -> None:
         self.plan = plan
-        click.echo(self.engine.render(plan, "text", color=_use_color()), nl=False)
+        text = self.engine.render(plan, "text", color=_use_color(self.human))
+        click.echo(text, nl=False, file=self.human)
 
     def approve(self, plan: Any) -> bool:
         if not self.confirm:
+            self._begin(plan)
             return True
         if not sys.stdin.isatty():
             raise AdapterSyncError(
                 "refusing to apply without confirmation: no terminal to ask on; "
                 "pass --auto-approve (or apply a saved plan with --plan)"
             )
-        if click.confirm("Apply these changes?", default=False):
+        if click.confirm("Apply these changes?", default=False, err=self.fmt == "json"):
+            self._begin(plan)
             return True
-        click.echo("Nothing applied.")
+        click.echo("Nothing applied.", file=self.human)
         return False
+
+    def _begin(self, plan: Any) -> None:
+        self.reporter.plan(plan)
+        self.reporter.start()
 
     def progress(self, outcome: Any) -> None:
         self.outcomes.append(outcome)
-        if self.bar:
-            total = len(self.plan.actions) if self.plan is not None else len(self.outcomes)
-            sys.stderr.write(f"\r  applying: {len(self.outcomes)}/{total}")
-            sys.stderr.flush()
-            self._line_open = True
+        self.reporter.outcome(outcome)
 
-    def end_line(self) -> None:
-        """End the progress line, so nothing printed next is glued onto it."""
-        if self._line_open:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-            self._line_open = False
+    def interrupted(self, why: str) -> None:
+        self.stopped_by = self.stopped_by or why
+        self.reporter.note(f"{why}: finishing the calls in flight, starting no new ones...")
 
     def report(self, result: Any) -> None:
-        self.end_line()
-        click.echo(self.engine.render_result(result, color=_use_color(), ascii=_ascii_only()),
-                   nl=False)
+        self.reporter.close()
+        text = self.engine.render_result(result, color=_use_color(self.human),
+                                         ascii=_ascii_only(), streamed=True)
+        if self.stopped_by and result.interrupted:
+            text += (f"Apply partial ({self.stopped_by}): "
+                     f"{result.count('skipped')} action(s) not started; "
+                     "run apply again to continue it.\n")
+        self.reporter.summary(result, text)
 
     def report_stopped_hard(self) -> None:
         """After a second interrupt: what finished, and the rest as not finished."""
@@ -263,28 +283,40 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @contextmanager
-def _stop_on_signals(display: _ApplyDisplay) -> Iterator[threading.Event]:
-    """A stop event set by Ctrl-C or SIGTERM: no new calls start, those in flight finish. A
-    second one stops waiting. Only in the main thread; handlers restored afterwards."""
+def _stop_on_signals(display: _ApplyDisplay,
+                     max_duration: float | None) -> Iterator[threading.Event]:
+    """A stop event, set by Ctrl-C or SIGTERM, or once ``max_duration`` seconds have passed:
+    no new calls start, those in flight finish. A second signal stops waiting. Signal
+    handlers only in the main thread; restored afterwards."""
     stop = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield stop
-        return
+
+    def stop_for(why: str) -> None:
+        if not stop.is_set():
+            stop.set()
+            display.interrupted(why)
+
+    timer = None
+    if max_duration is not None:
+        timer = threading.Timer(max_duration, stop_for,
+                                args=(f"--max-duration {max_duration:g}s reached",))
+        timer.daemon = True
+        timer.start()
+
+    received: list[int] = []
 
     def handler(signum: int, frame: Any) -> None:
-        if stop.is_set():  # the second one: stop waiting
-            raise KeyboardInterrupt
-        stop.set()
-        display.end_line()
-        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
-        sys.stderr.write(f"{name}: finishing the calls in flight, starting no new ones "
-                         "(again to stop at once)...\n")
-        sys.stderr.flush()
+        received.append(signum)
+        if len(received) > 1:
+            raise KeyboardInterrupt  # the second one: stop waiting
+        stop_for("Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name)
 
-    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS} if main_thread else {}
     try:
         yield stop
     finally:
+        if timer is not None:
+            timer.cancel()
         for sig, old in previous.items():
             signal.signal(sig, old)
 
@@ -298,23 +330,41 @@ def _stop_on_signals(display: _ApplyDisplay) -> Iterator[threading.Event]:
 @click.option("--force", is_flag=True, help="Allow a mass deactivation the safety check refuses.")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True,
               help="API calls in flight at once.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: newline-delimited JSON events on stdout (one per "
+              "result, wait and heartbeat, then a summary); human text goes to stderr.")
+@click.option("--max-duration", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="SECONDS", help="After this long, start no new actions, finish those in "
+              "flight, report, exit 1 (a re-run continues).")
+@click.option("--heartbeat", type=click.FloatRange(min=0.1), default=10.0, hidden=True,
+              envvar="ADAPTER_SYNC_HEARTBEAT",
+              help="Seconds of silence before a heartbeat line off a terminal.")
 @click.pass_obj
 def apply(context: Context, paths: Sequence[str], prune: bool, plan_file: str | None,
-          auto_approve: bool, force: bool, concurrency: int) -> int:
-    """Make the live state match the config: create, update, reactivate, deactivate."""
+          auto_approve: bool, force: bool, concurrency: int, fmt: str,
+          max_duration: float | None, heartbeat: float) -> int:
+    """Make the live state match the config: create, update, reactivate, deactivate.
+
+    Each result is printed as it finishes; off a terminal a heartbeat line shows progress
+    at least every 10 s, and waits of a second or more (retries, rate limits) are shown.
+    """
     from adapter_sync.engine import Hooks
 
     engine = context.engine(concurrency)
-    display = _ApplyDisplay(engine, confirm=not (plan_file or auto_approve))
-    with _stop_on_signals(display) as stop:
+    display = _ApplyDisplay(engine, confirm=not (plan_file or auto_approve), fmt=fmt,
+                            heartbeat=heartbeat)
+    with _stop_on_signals(display, max_duration) as stop:
         try:
             applied = engine.apply(
                 paths, plan_file=plan_file, prune=prune, force=force,
                 hooks=Hooks(show_plan=display.show_plan, approve=display.approve,
-                            progress=display.progress, stop=stop))
+                            progress=display.progress, stop=stop,
+                            wait=display.reporter.wait))
         except KeyboardInterrupt:
             display.report_stopped_hard()
             raise
+        finally:
+            display.reporter.close()
     if not applied.approved:
         return 1
     if applied.result is None:

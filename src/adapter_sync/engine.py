@@ -68,12 +68,15 @@ class Hooks:
     ``approve(plan) -> bool``: asked once a plan with changes passed the safety check; False
     applies nothing. ``progress(outcome)``: each action's outcome as it finishes. ``stop``: set
     it (e.g. from a signal handler) to start no new action; the calls in flight finish.
+    ``wait(reason, seconds, until, what, message)``: a call is about to wait (``reason``
+    "retry" or "rate_limit"; ``until`` is epoch time).
     """
 
     show_plan: Callable[[Plan], None] | None = None
     approve: Callable[[Plan], bool] | None = None
     progress: Callable[[Outcome], None] | None = None
     stop: threading.Event | None = None
+    wait: Callable[..., None] | None = None
 
 
 @dataclass(frozen=True)
@@ -216,11 +219,14 @@ class Engine:
             return self.redact(render.render_markdown(plan))
         return self.redact(render.render_text(plan, color=color))
 
-    def render_result(self, result: Result, *, color: bool = False, ascii: bool = False) -> str:
-        """What apply did, redacted (``ascii``: markers any console can encode)."""
+    def render_result(self, result: Result, *, color: bool = False, ascii: bool = False,
+                      streamed: bool = False) -> str:
+        """What apply did, redacted (``ascii``: markers any console can encode; ``streamed``:
+        the done lines were already shown as they happened)."""
         from adapter_sync.render import render_result
 
-        return self.redact(render_result(result, color=color, ascii=ascii))
+        return self.redact(render_result(result, color=color, ascii=ascii,
+                                         include_done=not streamed))
 
     def save_plan(self, path: str, plan: Plan) -> None:
         """Save ``plan`` for ``apply --plan`` (atomic, mode 0600, redacted, no credentials)."""

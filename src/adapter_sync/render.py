@@ -334,9 +334,11 @@ ASCII_MARKERS = {"done": "+", "failed": "x", "skipped": "-"}
 SKIPPED_NAMED = 5
 
 
-def render_result(result: Result, *, color: bool = False, ascii: bool = False) -> str:
-    """What apply did: one line per done or failed action, one line summing up the skipped
-    ones, a final count, and how to finish (nothing when rerunning would not help)."""
+def render_result(result: Result, *, color: bool = False, ascii: bool = False,
+                  include_done: bool = True) -> str:
+    """What apply did: one line per done (unless ``include_done`` is false: they were shown as
+    they happened) or failed action, one line summing up the skipped ones, a final count, and
+    how to finish (nothing when rerunning would not help)."""
     paint = _Painter(color)
     mark = ASCII_MARKERS if ascii else MARKERS
     lines: list[str] = []
@@ -347,6 +349,8 @@ def render_result(result: Result, *, color: bool = False, ascii: bool = False) -
         connector_id = outcome.connector_id or action.connector_id
         message = clean(outcome.message)
         if outcome.status == "done":
+            if not include_done:
+                continue
             line = f"{mark['done']} {PAST_TENSE[action.kind]} {name}"
             if connector_id:
                 line += f" ({clean(connector_id)})"
