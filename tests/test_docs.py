@@ -81,3 +81,20 @@ def test_ci_doc_covers_the_exit_codes_and_completion() -> None:
     for shell in ("bash", "zsh", "fish"):
         assert f"_ADAPTER_SYNC_COMPLETE={shell}_source adapter-sync" in ci
     assert "<!-- adapter-sync-plan -->" in ci
+
+
+def test_the_python_api_example_names_only_what_the_engine_has() -> None:
+    from adapter_sync import engine
+
+    doc = (ROOT / "docs" / "python-api.md").read_text()
+    for name in re.findall(r"engine\.(\w+)\(", doc):
+        assert hasattr(engine.Engine, name), name
+    for field in re.findall(r"(\w+)=", doc.split("```python")[1].split("```")[0]):
+        assert field in {"api_url", "api_key", "concurrency", "approve", "progress", "hooks"}
+
+
+def test_every_event_type_is_documented() -> None:
+    doc = (ROOT / "docs" / "events.md").read_text()
+    source = (ROOT / "src" / "adapter_sync" / "progress.py").read_text()
+    for kind in set(re.findall(r'"type": "(\w+)"', source)):
+        assert f"| `{kind}` |" in doc, kind
