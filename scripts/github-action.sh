@@ -63,8 +63,9 @@ echo "::endgroup::"
 
 echo "::group::adapter-sync plan"
 status=0
-"${sync[@]}" plan "${paths[@]}" --format markdown --detailed-exitcode >"$markdown_file" || status=$?
-cat "$markdown_file"
+# tee: the plan streams into the job log as it is made, and is kept for the summary/outputs.
+"${sync[@]}" plan "${paths[@]}" --format markdown --detailed-exitcode | tee "$markdown_file" \
+  || status=$?
 echo "::endgroup::"
 
 case "$status" in
@@ -87,8 +88,10 @@ if [[ "$command" == apply && "$has_changes" == true ]]; then
   echo "::group::adapter-sync apply"
   result_file="$workdir/adapter-sync-apply.txt"
   status=0
-  NO_COLOR=1 "${sync[@]}" apply "${paths[@]}" --auto-approve >"$result_file" 2>&1 || status=$?
-  cat "$result_file"
+  # Each result line reaches the job log as the action finishes (and heartbeats while waiting),
+  # so a long apply is never silent; the copy in $result_file goes to the job summary.
+  NO_COLOR=1 "${sync[@]}" apply "${paths[@]}" --auto-approve 2>&1 | tee "$result_file" \
+    || status=$?
   echo "::endgroup::"
   if [[ -n "${GITHUB_STEP_SUMMARY:-}" ]]; then
     {

@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -173,3 +174,33 @@ def test_example_drift_workflow_runs_on_a_schedule_and_reports_drift() -> None:
     assert step["with"]["command"] == "plan"  # read only
     text = (ROOT / "examples" / "github" / "drift.yml").read_text()
     assert "steps.plan.outputs.has_changes" in text and "core.setFailed" in text
+
+
+def test_the_apply_streams_into_the_job_log_as_it_runs(action_env: dict[str, str],
+                                                      tmp_path: Path) -> None:
+    # a stand-in adapter-sync whose apply prints one result, works a while, prints another
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "adapter-sync"
+    fake.write_text("#!/bin/sh\n"
+                    'case "$1" in\n'
+                    "  validate) echo OK;;\n"
+                    "  plan) echo '## plan'; exit 2;;\n"
+                    "  apply) echo '✓ created first'; sleep 2; echo '✓ created second';;\n"
+                    "esac\n")
+    fake.chmod(0o755)
+    env = {**action_env, "INPUT_COMMAND": "apply",
+           "PATH": f"{bin_dir}{os.pathsep}{action_env['PATH']}",
+           "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"), "GITHUB_OUTPUT": str(tmp_path / "o")}
+    start = time.monotonic()
+    proc = subprocess.Popen([BASH, str(SCRIPT)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    seen: dict[str, float] = {}
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        for word in ("first", "second"):
+            if f"created {word}" in line:
+                seen[word] = time.monotonic() - start
+    assert proc.wait(30) == 0
+    assert seen["second"] - seen["first"] >= 1.5  # the first line was not held back
+    assert "created second" in (tmp_path / "summary").read_text()
