@@ -18,7 +18,8 @@ ALLOWED: dict[str, set[str]] = {
     "cli": {"engine", "errors", "escape", "secrets", "progress"},
     "progress": {"render", *LEAVES},  # the command layer's live display
     "engine": {"config", "client", "planner", "applier", "render", "planfile", "importer",
-               "retry", "sandbox", "secrets", *LEAVES},
+               "retry", "sandbox", "secrets", "base", *LEAVES},
+    "base": {*LEAVES},
     "applier": {"diff", *LEAVES},
     "planner": {"diff", *LEAVES},
     "diff": {*LEAVES},

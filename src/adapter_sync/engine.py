@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from adapter_sync.errors import AdapterSyncError, SafetyError
+from adapter_sync.errors import AdapterSyncError, ProtectedError, SafetyError
 from adapter_sync.secrets import ApiKey, Redactor
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     import httpx
 
     from adapter_sync.client import AdapterClient
-    from adapter_sync.model import Desired, Live, Outcome, Plan, Result
+    from adapter_sync.model import Desired, Live, Outcome, Plan, Result, Selection
 
 DEFAULT_API_URL = "https://api.adapter.com/v1"
 SANDBOX_SCHEME = "sandbox:"
@@ -128,20 +128,48 @@ class Engine:
         key = self.settings.api_key
         return config.load(paths, api_key=key.reveal() if key else None)
 
-    def plan(self, paths: Sequence[str] = (), *, prune: bool = False) -> Planned:
+    def plan(self, paths: Sequence[str] = (), *, prune: bool = False,
+             selection: Selection | None = None, base: str | None = None) -> Planned:
         """What apply would change. Reads the API once; never writes. An invalid config sends
-        no request at all."""
-        from adapter_sync.planner import plan as make_plan
+        no request at all. ``selection``: only the source_names it matches. ``base``: a config
+        file or folder, or a git revision holding the same paths; each action is then labelled
+        as this config's change or as drift (see :func:`~adapter_sync.planner.label_origins`).
+        """
+        from adapter_sync.planner import label_origins
 
         desired = self.validate(paths)
+        base_desired = None
+        if base is not None:
+            from adapter_sync.base import load_base
+
+            base_desired = load_base(base, paths, self.validate)
         live = self._run(self._fetch)
-        return Planned(make_plan(desired, live, prune=prune or desired.prune), live, desired)
+        plan = self._make(desired, live, prune, selection, base)
+        if base_desired is not None:
+            plan = label_origins(plan, self._make(base_desired, live, prune, selection, base))
+        return Planned(plan, live, desired)
+
+    def _make(self, desired: Desired, live: Live, prune: bool, selection: Selection | None,
+              base: str | None) -> Plan:
+        from dataclasses import replace
+
+        from adapter_sync.model import Provenance, Selection
+        from adapter_sync.planner import plan as make_plan
+
+        selection = selection or Selection()
+        plan = make_plan(desired, live, prune=prune or desired.prune, selection=selection)
+        return replace(plan, provenance=Provenance(
+            api_url=_safe_url(self.settings.api_url), selection=selection, base=base,
+            config_digest=_digest_desired(desired), live_digest=_digest_live(live)))
 
     def apply(self, paths: Sequence[str] = (), *, plan_file: str | None = None,
-              prune: bool = False, force: bool = False, hooks: Hooks | None = None) -> Applied:
+              prune: bool = False, force: bool = False, hooks: Hooks | None = None,
+              selection: Selection | None = None) -> Applied:
         """Make the live state match: plan from ``paths`` (or take the saved ``plan_file``,
-        refused if stale), refuse an unsafe plan unless ``force``, ask ``hooks.approve``, then
-        apply. One event loop and one client for the whole run."""
+        refused if stale), refuse a plan that deactivates a protected connector, refuse an
+        unsafe plan unless ``force``, ask ``hooks.approve``, then apply. One event loop and one
+        client for the whole run. ``selection``: only the source_names it matches (a saved
+        plan keeps the selection it was made with)."""
         from adapter_sync import planfile
 
         hooks = hooks or Hooks()
@@ -152,7 +180,6 @@ class Engine:
             from adapter_sync.applier import apply_plan
             from adapter_sync.model import Live
             from adapter_sync.planner import check_safety
-            from adapter_sync.planner import plan as make_plan
             from adapter_sync.retry import RetryPolicy
 
             live = Live.from_list(await client.list_connectors())
@@ -161,12 +188,15 @@ class Engine:
                 plan = saved.plan
             else:
                 assert desired is not None
-                plan = make_plan(desired, live, prune=prune or desired.prune)
+                plan = self._make(desired, live, prune, selection, None)
             if hooks.show_plan is not None:
                 hooks.show_plan(plan)
             if not plan.has_changes:
                 return Applied(plan, None)
-            problem = check_safety(plan, live)
+            if plan.safety.blocked:  # protection: no --force overrides it
+                raise ProtectedError("refusing to apply: " + "; ".join(
+                    b.reason for b in plan.safety.blocked))
+            problem = check_safety(plan, live)  # counted against live now
             if problem and not force:
                 raise SafetyError(f"{problem}; re-run with --force if this is intended")
             if hooks.approve is not None and not hooks.approve(plan):
@@ -185,14 +215,20 @@ class Engine:
         return self._run(self._fetch)
 
     def import_(self, *, output: str | None = None, split_dir: str | None = None,
-                include_inactive: bool = False, force: bool = False) -> Imported:
-        """YAML for the live connectors: returned as text, written to ``output``, or one file
-        per connector into ``split_dir``. Existing files are kept unless ``force``."""
+                include_inactive: bool = False, force: bool = False,
+                selection: Selection | None = None) -> Imported:
+        """YAML for the live connectors (those ``selection`` matches): returned as text,
+        written to ``output``, or one file per connector into ``split_dir``. Existing files
+        are kept unless ``force``."""
         from adapter_sync import importer
+        from adapter_sync.model import Live
 
         if output and split_dir:
             raise AdapterSyncError("--output and --split cannot be used together")
         live = self.live()
+        if selection:
+            selected = selection.matcher()
+            live = Live({k: c for k, c in live.connectors.items() if selected(k)})
         left_out = tuple(self.redact(m) for m in
                          importer.left_out(live, include_inactive=include_inactive))
         if split_dir:
@@ -280,6 +316,35 @@ def _sandbox(path: str, transport: Any) -> tuple[str, Any, str]:
         except (OSError, sqlite3.Error) as exc:
             raise AdapterSyncError(f"cannot open the sandbox database {db!r}: {exc}") from None
     return inprocess.BASE_URL, transport, inprocess.SANDBOX_KEY
+
+
+def _safe_url(url: str) -> str:
+    from adapter_sync.planfile import safe_url
+
+    return safe_url(url)
+
+
+def _digest(value: Any) -> str:
+    import hashlib
+    import json
+
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _digest_desired(desired: Desired) -> str:
+    """A digest of what the config declares (its meaning, not its layout or file names)."""
+    return _digest({
+        "connectors": [{**c.create_body(), "active": c.active}
+                       for _, c in sorted(desired.connectors.items())],
+        "prune": desired.prune, "ignore": sorted(desired.ignore),
+        "protect": sorted(desired.protect),
+        "safety": [desired.safety.max_deactivate_percent, desired.safety.min_active]})
+
+
+def _digest_live(live: Live) -> str:
+    """A digest of the live snapshot the plan was made from."""
+    return _digest([c.to_api() for _, c in sorted(live.connectors.items())])
 
 
 def unfinished(plan: Plan, outcomes: Sequence[Outcome], why: str) -> Result:

@@ -73,3 +73,7 @@ class StalePlanError(AdapterSyncError):
 
 class SafetyError(AdapterSyncError):
     """A plan that trips a safety check (mass deactivation) without ``--force``."""
+
+
+class ProtectedError(AdapterSyncError):
+    """A plan that would deactivate a protected connector: refused, ``--force`` or not."""

@@ -6,8 +6,9 @@ by these values are never mutated after construction.
 
 from __future__ import annotations
 
+import fnmatch
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Literal
@@ -23,6 +24,7 @@ NAME_MAX = 255
 METADATA_MAX_KEYS = 20
 
 ActionKind = Literal["create", "update", "reactivate", "deactivate"]
+Origin = Literal["change", "drift"]
 ACTION_KINDS: tuple[ActionKind, ...] = ("create", "update", "reactivate", "deactivate")
 #: Fields an action may change, in display order.
 FIELDS: tuple[str, ...] = ("name", "accepted_kinds", "metadata", "is_active")
@@ -71,6 +73,45 @@ class Desired:
     prune: bool = False
     ignore: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
+    protect: tuple[str, ...] = ()
+    safety: SafetyRules = field(default_factory=lambda: SafetyRules())
+
+
+@dataclass(frozen=True)
+class SafetyRules:
+    """When apply refuses a plan without ``--force`` (config ``safety:``).
+
+    Deactivating more than ``max_deactivate_percent`` of the live active connectors, once at
+    least ``min_active`` are live and active; leaving none active always needs ``--force``.
+    """
+
+    max_deactivate_percent: float = 30.0
+    min_active: int = 10
+
+
+def glob_matcher(globs: tuple[str, ...]) -> Callable[[str], bool]:
+    """One compiled, case-sensitive matcher for source_name globs (``*``, ``?``, ``[...]``)."""
+    if not globs:
+        return lambda _name: False
+    pattern = re.compile("|".join(fnmatch.translate(g) for g in globs))
+    return lambda name: pattern.match(name) is not None
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which source_names a command works on (``--include``/``--exclude``, repeatable): those
+    matching any include glob (every name when there is none) and no exclude glob."""
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.include or self.exclude)
+
+    def matcher(self) -> Callable[[str], bool]:
+        included = glob_matcher(self.include) if self.include else (lambda _name: True)
+        excluded = glob_matcher(self.exclude)
+        return lambda name: included(name) and not excluded(name)
 
 
 def _text_or_none(value: Any) -> str | None:
@@ -203,6 +244,9 @@ class Action:
     live: LiveConnector | None = None
     desired: DesiredConnector | None = None
     cause: Cause | None = None
+    #: With ``plan --base``: "change" when this config causes the action, "drift" when the
+    #: base config's plan has it too (live differs from what is merged). None without a base.
+    origin: Origin | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in _SETS_ACTIVE:
@@ -251,13 +295,69 @@ class Action:
 
 
 @dataclass(frozen=True)
+class Blocked:
+    """A deactivation of a protected connector: refused before any write, ``--force`` or not."""
+
+    source_name: str
+    rule: str
+
+    @property
+    def reason(self) -> str:
+        return (f"{self.source_name} is protected (protect rule {self.rule!r}) but declared "
+                "active: false; its deactivation is blocked, --force or not: take it out of "
+                "protect first, in a reviewed change")
+
+
+@dataclass(frozen=True)
+class Safety:
+    """What apply will say about a plan: ``needs_force`` when a rule of :class:`SafetyRules`
+    is tripped (``force_reasons`` say which), and the ``blocked`` deactivations of protected
+    connectors. ``rules``: what it was assessed by (apply re-assesses a saved plan by them,
+    against the live state of the moment)."""
+
+    needs_force: bool = False
+    force_reasons: tuple[str, ...] = ()
+    blocked: tuple[Blocked, ...] = ()
+    rules: SafetyRules = field(default_factory=SafetyRules)
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return self.force_reasons + tuple(b.reason for b in self.blocked)
+
+    @property
+    def refused(self) -> bool:
+        return self.needs_force or bool(self.blocked)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a plan comes from: the API, the selection, the base it was compared with, and
+    digests of the config and of the live snapshot (sha256 of a canonical JSON form)."""
+
+    api_url: str = ""
+    selection: Selection = field(default_factory=Selection)
+    base: str | None = None
+    config_digest: str = ""
+    live_digest: str = ""
+
+
+@dataclass(frozen=True)
 class Plan:
-    """What would change, keyed and sorted by source_name. Pure value; renderers read it."""
+    """What would change, keyed and sorted by source_name. Pure value; renderers read it.
+
+    ``protected``: live active connectors pruning passed over because ``protect`` matches
+    them. ``drift_resolved``: with a base, connectors whose drift this config adopts (the base
+    config's plan changes them, this one does not). ``safety``: what apply will say.
+    """
 
     actions: tuple[Action, ...] = ()
     unmanaged: tuple[str, ...] = ()
     live_active: int = 0
     prune: bool = False
+    protected: tuple[str, ...] = ()
+    drift_resolved: tuple[str, ...] = ()
+    safety: Safety = field(default_factory=Safety)
+    provenance: Provenance | None = None
 
     @property
     def summary(self) -> dict[str, int]:

@@ -27,12 +27,17 @@ from adapter_sync.errors import AdapterSyncError, StalePlanError
 from adapter_sync.escape import clean
 from adapter_sync.model import (
     Action,
+    Blocked,
     Cause,
     DesiredConnector,
     InvalidAction,
     Live,
     LiveConnector,
     Plan,
+    Provenance,
+    Safety,
+    SafetyRules,
+    Selection,
     normalize_kinds,
 )
 
@@ -94,20 +99,37 @@ def _desired_dict(desired: DesiredConnector) -> dict[str, Any]:
 
 def to_dict(plan: Plan, api_url: str) -> dict[str, Any]:
     """The plan-file document for ``plan`` (credentials stripped from ``api_url``)."""
+    provenance = plan.provenance or Provenance()
+    safety = plan.safety
     return {
         "format_version": FORMAT_VERSION,
         "kind": KIND,
         "tool_version": __version__,
         "api_url": safe_url(api_url),
+        "selection": {"include": list(provenance.selection.include),
+                      "exclude": list(provenance.selection.exclude)},
+        "base": provenance.base,
+        "config_digest": provenance.config_digest,
+        "live_digest": provenance.live_digest,
         "prune": plan.prune,
         "live_active": plan.live_active,
         "unmanaged": list(plan.unmanaged),
+        "protected": list(plan.protected),
+        "drift_resolved": list(plan.drift_resolved),
+        "safety": {
+            "needs_force": safety.needs_force,
+            "force_reasons": list(safety.force_reasons),
+            "blocked": [{"source_name": b.source_name, "rule": b.rule} for b in safety.blocked],
+            "rules": {"max_deactivate_percent": safety.rules.max_deactivate_percent,
+                      "min_active": safety.rules.min_active},
+        },
         "actions": [
             {
                 "kind": action.kind,
                 "source_name": action.source_name,
                 "connector_id": action.connector_id,
                 "cause": _CAUSES[action.cause] if action.cause is not None else None,
+                "origin": action.origin,
                 "changes": {
                     field: {"before": change.before, "after": change.after}
                     for field, change in action.changes.items()
@@ -214,7 +236,17 @@ def _action(data: dict[str, Any]) -> Action:
         data["kind"], data["source_name"], data["connector_id"], changes,
         live=_live(data["live"]) if data.get("live") is not None else None,
         desired=desired, cause=_CAUSE_OF[cause] if cause is not None else None,
+        origin=data.get("origin"),
     )
+
+
+def _safety(data: dict[str, Any] | None) -> Safety:
+    if data is None:
+        return Safety()
+    rules = data["rules"]
+    return Safety(data["needs_force"], tuple(data["force_reasons"]),
+                  tuple(Blocked(b["source_name"], b["rule"]) for b in data["blocked"]),
+                  SafetyRules(rules["max_deactivate_percent"], rules["min_active"]))
 
 
 def _parse(doc: Any) -> SavedPlan:
@@ -238,7 +270,16 @@ def _parse(doc: Any) -> SavedPlan:
     names = [a.source_name for a in actions]
     if len(set(names)) != len(names):
         raise _Invalid("a connector appears in more than one action")
-    plan = Plan(tuple(actions), tuple(doc["unmanaged"]), doc["live_active"], doc["prune"])
+    selection = doc.get("selection") or {"include": [], "exclude": []}
+    provenance = Provenance(
+        api_url=doc["api_url"],
+        selection=Selection(tuple(selection["include"]), tuple(selection["exclude"])),
+        base=doc.get("base"), config_digest=doc.get("config_digest", ""),
+        live_digest=doc.get("live_digest", ""))
+    plan = Plan(tuple(actions), tuple(doc["unmanaged"]), doc["live_active"], doc["prune"],
+                protected=tuple(doc.get("protected", ())),
+                drift_resolved=tuple(doc.get("drift_resolved", ())),
+                safety=_safety(doc.get("safety")), provenance=provenance)
     return SavedPlan(plan, doc["api_url"], doc.get("tool_version", ""))
 
 

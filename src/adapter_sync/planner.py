@@ -8,13 +8,14 @@ loader), so a plan never shows a phantom diff.
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Iterable
+from dataclasses import replace
 
 from adapter_sync.diff import change, compare
 from adapter_sync.model import (
     Action,
     ActionKind,
+    Blocked,
     Cause,
     Desired,
     DesiredConnector,
@@ -22,21 +23,16 @@ from adapter_sync.model import (
     Live,
     LiveConnector,
     Plan,
+    Safety,
+    SafetyRules,
+    Selection,
+    glob_matcher,
 )
-
-#: Safety: with at least this many live active connectors, refuse to deactivate more than
-#: MAX_DEACTIVATE_SHARE of them without --force.
-SAFETY_FLOOR = 10
-MAX_DEACTIVATE_SHARE = 0.30
 
 
 def ignore_matcher(globs: Iterable[str]):
     """One compiled matcher for all ``ignore`` globs (case-sensitive, like source_names)."""
-    globs = tuple(globs)
-    if not globs:
-        return lambda _name: False
-    pattern = re.compile("|".join(fnmatch.translate(g) for g in globs))
-    return lambda name: pattern.match(name) is not None
+    return glob_matcher(tuple(globs))
 
 
 def _create(want: DesiredConnector) -> Action:
@@ -58,7 +54,8 @@ def reconcile(want: DesiredConnector, have: LiveConnector) -> Action | None:
     return Action(kind, want.source_name, have.connector_id, changes, live=have, cause=cause)
 
 
-def plan(desired: Desired, live: Live, *, prune: bool = False) -> Plan:
+def plan(desired: Desired, live: Live, *, prune: bool = False,
+         selection: Selection | None = None) -> Plan:
     """Compute what must change for ``live`` to match ``desired``.
 
     - create: declared active, absent live;
@@ -66,15 +63,21 @@ def plan(desired: Desired, live: Live, *, prune: bool = False) -> Plan:
     - reactivate: declared active, live inactive (plus any field changes);
     - deactivate: declared ``active: false`` and live active; or, with ``prune``, live active
       and not declared;
-    - unmanaged: live active, not declared, not ignored, not pruned: listed, never touched.
-    Connectors whose source_name matches an ``ignore`` glob are never planned, declared or not.
+    - unmanaged: live active, not declared, not ignored, not pruned: listed, never touched;
+    - protected: live active, not declared, matching ``protect``: pruning passes over them.
+    Connectors whose source_name matches an ``ignore`` glob are never planned, declared or not;
+    with a ``selection``, only the source_names it matches are. The plan carries its
+    :class:`Safety`: what apply will refuse (see :func:`assess`).
     """
     is_ignored = ignore_matcher(desired.ignore)
+    is_protected = glob_matcher(desired.protect)
+    selected = (selection or Selection()).matcher()
     actions: list[Action] = []
     unmanaged: list[str] = []
+    protected: list[str] = []
     wanted, present = desired.connectors, live.connectors
     for source_name in sorted(wanted.keys() | present.keys()):
-        if is_ignored(source_name):
+        if is_ignored(source_name) or not selected(source_name):
             continue
         want, have = wanted.get(source_name), present.get(source_name)
         action: Action | None = None
@@ -83,7 +86,9 @@ def plan(desired: Desired, live: Live, *, prune: bool = False) -> Plan:
         elif want is not None and have is not None:
             action = reconcile(want, have)
         elif have is not None and have.is_active:
-            if prune:
+            if prune and is_protected(source_name):
+                protected.append(source_name)
+            elif prune:
                 action = Action(
                     "deactivate", source_name, have.connector_id,
                     {"is_active": FieldChange(True, False)}, live=have, cause=Cause.PRUNED,
@@ -93,31 +98,74 @@ def plan(desired: Desired, live: Live, *, prune: bool = False) -> Plan:
         if action is not None:
             actions.append(action)
     live_active = sum(1 for c in present.values() if c.is_active)
-    return Plan(tuple(actions), tuple(unmanaged), live_active, prune)
+    blocked = tuple(
+        Blocked(a.source_name, next(g for g in desired.protect
+                                    if fnmatch.fnmatchcase(a.source_name, g)))
+        for a in actions if a.sets_active is False and is_protected(a.source_name))
+    safety = assess(tuple(actions), live_active, desired.safety, blocked=blocked)
+    return Plan(tuple(actions), tuple(unmanaged), live_active, prune, tuple(protected),
+                safety=safety)
 
 
-def check_safety(plan: Plan, live: Live | None = None) -> str | None:
-    """Why this plan must not run without --force, or None when it is safe.
+def assess(actions: tuple[Action, ...], live_active: int, rules: SafetyRules, *,
+           blocked: tuple[Blocked, ...] = ()) -> Safety:
+    """What apply will say about ``actions`` against ``live_active`` active connectors.
 
-    Refused: deactivating more than 30% of the live active connectors when at least 10 are
-    active, or leaving no active connector at all. Counted from what the actions do (their
-    ``is_active`` change), against ``live`` when given (a saved plan's own count may be old).
+    Needs ``--force``: deactivating more than ``rules.max_deactivate_percent`` of the live
+    active connectors once at least ``rules.min_active`` are active, or leaving none active.
+    Counted from what the actions do (their ``is_active`` change). ``blocked`` deactivations
+    (protected connectors) are refused whatever ``--force`` says.
     """
-    deactivating = sum(1 for a in plan.actions if a.sets_active is False)
-    if not deactivating:
-        return None
-    activating = sum(1 for a in plan.actions if a.kind == "create" or a.sets_active is True)
+    reasons: list[str] = []
+    deactivating = sum(1 for a in actions if a.sets_active is False)
+    activating = sum(1 for a in actions if a.kind == "create" or a.sets_active is True)
+    after = live_active - deactivating + activating
+    needs_force = False
+    if deactivating and live_active and after <= 0:
+        needs_force = True
+        reasons.append(f"refusing to deactivate {deactivating} connector(s): no active "
+                       "connector would be left")
+    elif (deactivating and live_active >= rules.min_active
+          and 100 * deactivating > rules.max_deactivate_percent * live_active):
+        needs_force = True
+        share = 100 * deactivating / live_active
+        reasons.append(
+            f"refusing to deactivate {deactivating} of {live_active} active connectors "
+            f"({share:.0f}%): more than {rules.max_deactivate_percent:g}% when "
+            f"{rules.min_active} or more are active")
+    return Safety(needs_force, tuple(reasons), blocked, rules)
+
+
+def check_safety(plan: Plan, live: Live | None = None,
+                 rules: SafetyRules | None = None) -> str | None:
+    """Why this plan must not run without --force, or None when it is safe: the rules of
+    :func:`assess`, counted against ``live`` when given (a saved plan's own count may be old).
+    Blocked deactivations are not reported here (see :attr:`Safety.blocked`)."""
     before = plan.live_active if live is None else sum(
         1 for c in live.connectors.values() if c.is_active)
-    after = before - deactivating + activating
-    if before and after <= 0:
-        return (
-            f"refusing to deactivate {deactivating} connector(s): no active connector would be left"
-        )
-    if before >= SAFETY_FLOOR and deactivating > MAX_DEACTIVATE_SHARE * before:
-        share = 100 * deactivating / before
-        return (
-            f"refusing to deactivate {deactivating} of {before} active connectors ({share:.0f}%): "
-            f"more than {MAX_DEACTIVATE_SHARE:.0%} when {SAFETY_FLOOR} or more are active"
-        )
-    return None
+    safety = assess(plan.actions, before, rules or plan.safety.rules)
+    return "; ".join(safety.force_reasons) if safety.needs_force else None
+
+
+def label_origins(plan: Plan, base: Plan) -> Plan:
+    """``plan`` with each action's origin, against ``base``: the plan of the base config (the
+    branch a pull request merges into) against the same live state.
+
+    - "drift": the base plan has the same action (same kind, same changes): live differs from
+      what is already merged, whatever this change does;
+    - "change": this config causes it;
+    - ``drift_resolved``: connectors the base plan changes and this one leaves alone: this
+      config adopts what drifted.
+    """
+    theirs = {a.source_name: a for a in base.actions}
+    labelled = tuple(
+        replace(a, origin="drift" if _same(a, theirs.get(a.source_name)) else "change")
+        for a in plan.actions)
+    ours = {a.source_name for a in plan.actions}
+    resolved = tuple(sorted(name for name in theirs if name not in ours))
+    return replace(plan, actions=labelled, drift_resolved=resolved)
+
+
+def _same(action: Action, other: Action | None) -> bool:
+    return other is not None and (other.kind, dict(other.changes)) == (
+        action.kind, dict(action.changes))
