@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,12 +22,14 @@ import pytest
 from adapter_sync.diff import change
 from adapter_sync.model import (
     Action,
+    Blocked,
     Cause,
     DesiredConnector,
     LiveConnector,
     Outcome,
     Plan,
     Result,
+    Safety,
 )
 from adapter_sync.render import (
     render_json,
@@ -250,22 +253,74 @@ def test_markdown_hostile_values_cannot_break_tables_or_inject_html() -> None:
     assert "\x1b" not in md
 
 
-def test_markdown_says_live_state_drifted_only_for_declared_connectors() -> None:
-    assert "differs from the repository" in render_markdown(MIXED)
-    assert "differs from the repository" in render_markdown(UPDATE_AND_UNMANAGED)
-    creates_and_prunes = Plan(actions=(create("a", "A"), deactivate(_legacy, Cause.PRUNED)))
-    assert "differs from the repository" not in render_markdown(creates_and_prunes)
+def test_without_a_base_no_action_is_called_drift() -> None:
+    for render in (render_text, render_markdown):
+        assert "drift" not in render(MIXED).lower()
+    assert all(a["origin"] is None for a in json.loads(render_json(MIXED))["actions"])
 
 
-def test_markdown_collapses_long_plans_but_keeps_the_summary_visible() -> None:
-    md = render_markdown(LONG)
-    before_details = md.split("<details>")[0]
-    assert "**Plan: 22 to create, 0 to update, 0 to reactivate, 1 to deactivate.**" in before_details
-    assert "| + create | 22 |" in before_details
-    assert md.count("<details>") == md.count("</details>") == 2
-    assert "hook-00" not in before_details
-    short = render_markdown(MIXED)
-    assert "<details>" not in short and "acme-crm" in short
+def test_with_a_base_changes_come_first_and_drift_has_its_own_section() -> None:
+    labelled = replace(MIXED, actions=tuple(
+        replace(a, origin="drift" if a.source_name in ("acme-crm", "wiki") else "change")
+        for a in MIXED.actions), drift_resolved=("hand-fixed",))
+    text = render_text(labelled)
+    drift_at = text.index("Drift: the live state differs from the configuration already merged")
+    assert text.index("+ create new-hook") < drift_at < text.index("~ update acme-crm")
+    assert text.index("^ reactivate bug-tracker") < drift_at < text.index("- deactivate wiki")
+    assert "Drift resolved by this change (live kept as it is): hand-fixed" in text
+    md = render_markdown(labelled)
+    changes_at, drift_at = md.index("### Changes from this configuration (3)"), md.index(
+        "### Drift (2)")
+    assert changes_at < md.index("new-hook") < drift_at < md.index("acme-crm")
+    assert "### Drift resolved (1)" in md and "- hand-fixed" in md
+    doc = json.loads(render_json(labelled))
+    assert {a["source_name"]: a["origin"] for a in doc["actions"]} == {
+        "acme-crm": "drift", "bug-tracker": "change", "new-hook": "change", "wiki": "drift",
+        "zz-legacy": "change"}
+    assert doc["drift_resolved"] == ["hand-fixed"]
+
+
+def test_a_plan_that_needs_force_says_so_in_every_format() -> None:
+    unsafe = replace(MIXED, safety=Safety(True, ("refusing to deactivate 2 of 4 active "
+                                                 "connectors (50%)",)))
+    assert "Warning: apply will refuse this plan without --force: refusing to deactivate 2 " \
+        "of 4" in render_text(unsafe)
+    md = render_markdown(unsafe)
+    assert md.index("> [!CAUTION]") < md.index("| Action | Connectors |")  # first
+    assert "without `--force`:** refusing to deactivate 2 of 4" in md
+    doc = json.loads(render_json(unsafe))
+    assert doc["safety"] == {"needs_force": True,
+                             "reasons": ["refusing to deactivate 2 of 4 active connectors (50%)"]}
+    assert json.loads(render_json(MIXED))["safety"] == {"needs_force": False, "reasons": []}
+
+
+def test_a_blocked_deactivation_names_the_protect_rule_in_every_format() -> None:
+    blocked = replace(MIXED, safety=Safety(blocked=(Blocked("wiki", "wi*"),)))
+    assert "Blocked: apply will refuse this plan, --force or not: wiki is protected " \
+        "(protect rule 'wi*')" in render_text(blocked)
+    assert "**Blocked, `--force` or not:** wiki is protected" in render_markdown(blocked)
+    assert "protect rule 'wi*'" in json.loads(render_json(blocked))["safety"]["reasons"][0]
+
+
+def test_markdown_puts_deactivations_before_other_actions_and_folds_details() -> None:
+    md = render_markdown(MIXED)
+    assert md.index("### - Deactivate (2)") < md.index("<details><summary>+ Create (1)")
+    assert md.index("<details><summary>+ Create") < md.index("<details><summary>~ Update")
+    assert "zz-legacy" in md.split("<details>")[0]  # deactivations in view
+
+
+def test_markdown_stays_under_the_comment_limit_and_counts_what_it_leaves_out() -> None:
+    from adapter_sync.render import MARKDOWN_LIMIT
+
+    huge = Plan(tuple(update(live(f"c-{i:05d}", i), name=(f"Old {i}", "x" * 40 + f" {i}"),
+                             metadata=({"k": "v"}, {"k": "w", "team": "t"}))
+                      for i in range(20_000)))
+    md = render_markdown(huge)
+    assert len(md) < MARKDOWN_LIMIT
+    shown = md.count("| c-")
+    note = re.search(r"\*\*(\d+) more actions not shown here\*\*", md)
+    assert note and shown + int(note.group(1)) == 20_000
+    assert "adapter-sync show PLANFILE" in md and md.count("<details>") == md.count("</details>")
 
 
 def test_markdown_empty_plan_lists_unmanaged() -> None:
@@ -281,18 +336,25 @@ def test_markdown_empty_plan_lists_unmanaged() -> None:
 def test_json_has_exactly_the_documented_shape() -> None:
     doc = json.loads(render_json(UPDATE_AND_UNMANAGED))
     assert doc == {
-        "format_version": 1,
+        "format_version": "1.1",
         "actions": [{
             "action": "update",
             "source_name": "acme-crm",
             "connector_id": _crm.connector_id,
+            "origin": None,
             "changes": {"accepted_kinds": {"before": ["email", "page"], "after": ["email"]}},
         }],
         "unmanaged": ["other-team"],
+        "protected": [],
+        "drift_resolved": [],
         "summary": {"create": 0, "update": 1, "reactivate": 0, "deactivate": 0},
+        "safety": {"needs_force": False, "reasons": []},
+        "estimate": {"api_calls": 1, "seconds": None},
+        "provenance": None,
     }
-    assert list(doc) == ["format_version", "actions", "unmanaged", "summary"]
-    assert list(doc["actions"][0]) == ["action", "source_name", "connector_id", "changes"]
+    assert list(doc)[:4] == ["format_version", "actions", "unmanaged", "protected"]
+    assert list(doc["actions"][0]) == ["action", "source_name", "connector_id", "origin",
+                                       "changes"]
 
 
 def test_json_creates_have_null_id_and_fields_in_display_order() -> None:
@@ -308,9 +370,10 @@ def test_json_creates_have_null_id_and_fields_in_display_order() -> None:
 
 
 def test_json_empty_plan() -> None:
-    assert json.loads(render_json(EMPTY)) == {
-        "format_version": 1, "actions": [], "unmanaged": [],
-        "summary": {"create": 0, "update": 0, "reactivate": 0, "deactivate": 0}}
+    doc = json.loads(render_json(EMPTY))
+    assert doc["format_version"] == "1.1" and doc["actions"] == [] and doc["unmanaged"] == []
+    assert doc["summary"] == {"create": 0, "update": 0, "reactivate": 0, "deactivate": 0}
+    assert doc["estimate"] == {"api_calls": 0, "seconds": None}
 
 
 def test_equal_plans_render_identically_whatever_the_dict_order() -> None:
@@ -375,3 +438,30 @@ def test_render_import_pulls_in_nothing_heavy() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+# --- the published JSON plan schema ------------------------------------------------------------
+
+
+def _plan_validator():
+    from jsonschema import Draft7Validator
+
+    schema = json.loads((Path(__file__).resolve().parents[1] / "schemas" /
+                         "plan.schema.json").read_text())
+    Draft7Validator.check_schema(schema)
+    return Draft7Validator(schema)
+
+
+@pytest.mark.parametrize("name", sorted(PLANS))
+def test_every_rendered_json_plan_validates_against_the_published_schema(name: str) -> None:
+    errors = list(_plan_validator().iter_errors(json.loads(render_json(PLANS[name]))))
+    assert errors == []
+
+
+def test_the_schema_refuses_what_it_must() -> None:
+    doc = json.loads(render_json(MIXED))
+    validator = _plan_validator()
+    for broken in ({**doc, "format_version": "2.0"}, {**doc, "safety": {"needs_force": "yes",
+                                                                        "reasons": []}},
+                   {k: v for k, v in doc.items() if k != "estimate"}):
+        assert list(validator.iter_errors(broken)), broken

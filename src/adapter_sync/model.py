@@ -342,6 +342,17 @@ class Provenance:
 
 
 @dataclass(frozen=True)
+class Estimate:
+    """What an apply of the plan will cost: ``api_calls`` (its writes, one per action) and,
+    when the API announced its rate limit, roughly how long they take at that limit (at the
+    share of it ``--rate-share`` allows); None when it did not say."""
+
+    api_calls: int = 0
+    seconds: float | None = None
+    limit_per_minute: float | None = None
+
+
+@dataclass(frozen=True)
 class Plan:
     """What would change, keyed and sorted by source_name. Pure value; renderers read it.
 
@@ -358,6 +369,7 @@ class Plan:
     drift_resolved: tuple[str, ...] = ()
     safety: Safety = field(default_factory=Safety)
     provenance: Provenance | None = None
+    estimate: Estimate | None = None
 
     @property
     def summary(self) -> dict[str, int]:

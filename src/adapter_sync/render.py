@@ -19,10 +19,8 @@ from typing import Any
 
 from adapter_sync.escape import clean, quote
 from adapter_sync.model import (
-    ACTION_KINDS,
     FIELDS,
     Action,
-    Cause,
     Detail,
     FieldChange,
     Plan,
@@ -84,11 +82,6 @@ def _plan_line(summary: Mapping[str, int]) -> str:
     )
 
 
-def _declared_drift(action: Action) -> bool:
-    """An existing connector the repository declares differs live (not a prune, not a create)."""
-    return action.kind != "create" and action.cause is not Cause.PRUNED
-
-
 # --- text ----------------------------------------------------------------------------------
 
 
@@ -133,15 +126,71 @@ def _text_action(action: Action, paint: _Painter) -> list[str]:
     return lines
 
 
+def _estimate_line(plan: Plan) -> str | None:
+    estimate = plan.estimate
+    if estimate is None or not plan.has_changes:
+        return None
+    calls = estimate.api_calls
+    line = f"Estimate: {calls} API call{'s' * (calls != 1)}"
+    if estimate.seconds is not None and estimate.limit_per_minute:
+        line += (f", about {_duration(estimate.seconds)} at the announced rate limit "
+                 f"({estimate.limit_per_minute:g} requests a minute)")
+    return line + "."
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(1, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s" if seconds % 60 else f"{seconds // 60} min"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+def _safety_lines(plan: Plan) -> list[str]:
+    safety = plan.safety
+    lines = []
+    if safety.needs_force:
+        lines += [f"Warning: apply will refuse this plan without --force: {clean(r)}"
+                  for r in safety.force_reasons]
+    lines += [f"Blocked: apply will refuse this plan, --force or not: {clean(b.reason)}"
+              for b in safety.blocked]
+    return lines
+
+
+def _changes_and_drift(plan: Plan) -> tuple[list[Action], list[Action]]:
+    """This config's changes, then what drifted (only with a base: otherwise no drift)."""
+    drift = [a for a in plan.actions if a.origin == "drift"]
+    return [a for a in plan.actions if a.origin != "drift"], drift
+
+
 def render_text(plan: Plan, *, color: bool = False) -> str:
-    """The plan for a terminal, Terraform-like. ANSI colour only when ``color`` is true."""
+    """The plan for a terminal, Terraform-like. ANSI colour only when ``color`` is true.
+
+    With a base (``plan --base``): this config's changes first, then the drift, named as such.
+    """
     paint = _Painter(color)
-    blocks: list[list[str]] = [_text_action(action, paint) for action in plan.actions]
+    changes, drift = _changes_and_drift(plan)
+    blocks: list[list[str]] = [_text_action(action, paint) for action in changes]
+    if drift:
+        blocks.append([paint("Drift: the live state differs from the configuration already "
+                             f"merged ({len(drift)}); applying this plan reverts it:", _BOLD)])
+        blocks += [_text_action(action, paint) for action in drift]
+    if plan.drift_resolved:
+        names = ", ".join(clean(n) for n in plan.drift_resolved)
+        blocks.append([f"Drift resolved by this change (live kept as it is): {names}"])
     if plan.unmanaged:
         names = ", ".join(clean(n) for n in plan.unmanaged)
         blocks.append([f"Unmanaged (not declared, left untouched): {names}"])
+    if plan.protected:
+        names = ", ".join(clean(n) for n in plan.protected)
+        blocks.append([f"Protected (not declared, kept by protect): {names}"])
+    warnings = _safety_lines(plan)
+    if warnings:
+        blocks.append([paint(w, _RED) for w in warnings])
     summary = _plan_line(plan.summary) if plan.has_changes else NO_CHANGES
-    blocks.append([paint(summary, _BOLD)])
+    estimate = _estimate_line(plan)
+    blocks.append([paint(summary, _BOLD), *([estimate] if estimate else [])])
     return "\n\n".join("\n".join(block) for block in blocks) + "\n"
 
 
@@ -223,73 +272,164 @@ def _md_change_rows(actions: list[Action]) -> list[list[str]]:
     return rows
 
 
-def _md_sections(plan: Plan) -> list[str]:
-    lines: list[str] = []
-    for kind in ACTION_KINDS:
-        actions = [a for a in plan.actions if a.kind == kind]
-        if not actions:
+#: GitHub refuses a comment over 65,536 characters; the Markdown plan stays under this.
+MARKDOWN_LIMIT = 65_000
+#: Kept free at the end for the line that counts what did not fit.
+_MARKDOWN_RESERVE = 600
+#: Sections in the order a reviewer needs them: what removes things first.
+_MD_ORDER: tuple[str, ...] = ("deactivate", "create", "update", "reactivate")
+
+
+def _md_section(kind: str, actions: list[Action], heading: str) -> tuple[list[str], list[list[str]]]:
+    """A section's heading lines and its table rows (header first, one row group per action
+    joined so an action is never split)."""
+    head = ["", f"{heading} {SYMBOLS[kind]} {kind.capitalize()} ({len(actions)})", ""]
+    if kind == "create":
+        table = _md_table(["Connector", "Name", "Accepted kinds", "Metadata"], [])
+        groups = [[_row(r)] for r in _md_create_rows(actions)]
+    elif kind == "deactivate":
+        table = _md_table(["Connector", "Connector ID", "Reason"], [])
+        groups = [[_row([md_escape(a.source_name), md_escape(a.connector_id or "—"),
+                         md_escape(a.reason or "—")])] for a in actions]
+    else:
+        table = _md_table(["Connector", "Field", "Before", "After"], [])
+        groups = [[_row(r) for r in _md_change_rows([a])] for a in actions]
+    return head + table, groups
+
+
+def _row(cells: Iterable[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+class _Budget:
+    """Markdown text that stays under :data:`MARKDOWN_LIMIT`, counting what it leaves out."""
+
+    def __init__(self, limit: int) -> None:
+        self.lines: list[str] = []
+        self.size = 0
+        self.limit = limit
+        self.left_out = 0
+
+    def fits(self, lines: list[str]) -> bool:
+        return self.size + sum(len(line) + 1 for line in lines) <= self.limit
+
+    def close(self, lines: list[str]) -> None:
+        """Lines that end what was opened (``</details>``): always added (the reserve)."""
+        self.lines += lines
+        self.size += sum(len(line) + 1 for line in lines)
+
+    def add(self, lines: list[str], *, actions: int = 0) -> bool:
+        if self.left_out or not self.fits(lines):
+            self.left_out += actions
+            return False
+        self.lines += lines
+        self.size += sum(len(line) + 1 for line in lines)
+        return True
+
+
+def _md_actions(budget: _Budget, actions: list[Action], heading: str, collapse: bool) -> None:
+    for kind in _MD_ORDER:
+        group = [a for a in actions if a.kind == kind]
+        if not group:
             continue
-        lines += ["", f"### {SYMBOLS[kind]} {kind.capitalize()} ({len(actions)})", ""]
-        if kind == "create":
-            lines += _md_table(["Connector", "Name", "Accepted kinds", "Metadata"],
-                               _md_create_rows(actions))
-        elif kind == "deactivate":
-            lines += _md_table(
-                ["Connector", "Connector ID", "Reason"],
-                ([md_escape(a.source_name), md_escape(a.connector_id or "—"),
-                  md_escape(a.reason or "—")] for a in actions),
-            )
+        head, rows = _md_section(kind, group, heading)
+        folded = collapse and kind != "deactivate"  # deactivations always in view
+        opening = (["", f"<details><summary>{SYMBOLS[kind]} {kind.capitalize()} "
+                    f"({len(group)})</summary>"] if folded else [])
+        if folded:  # the summary line is the heading
+            head = ["", *head[3:]]
+        closing = ["", "</details>"] if folded else []
+        if not budget.add(opening + head, actions=len(group)):
+            continue
+        shown = 0
+        for row in rows:
+            if not budget.fits(row + closing) or not budget.add(row):
+                break
+            shown += 1
+        budget.left_out += len(group) - shown
+        budget.close(closing)
+
+
+def render_markdown(plan: Plan) -> str:
+    """The plan for a pull-request comment or ``$GITHUB_STEP_SUMMARY``.
+
+    The summary and any safety warning first, deactivations before other actions, details
+    collapsed; with a base, this change's actions apart from the drift. Always under
+    :data:`MARKDOWN_LIMIT` characters: what does not fit is counted and pointed to, never cut
+    silently.
+    """
+    budget = _Budget(MARKDOWN_LIMIT - _MARKDOWN_RESERVE)
+    head = ["## adapter-sync plan", ""]
+    if not plan.has_changes:
+        head.append(f"**No changes.** {NO_CHANGES.removeprefix('No changes. ')}")
+    else:
+        summary = plan.summary
+        head.append(f"**{_plan_line(summary)}**")
+        estimate = _estimate_line(plan)
+        if estimate:
+            head += ["", md_escape(estimate)]
+    safety = plan.safety
+    if safety.needs_force or safety.blocked:
+        head += ["", "> [!CAUTION]"]
+        head += [f"> **Apply will refuse this plan without `--force`:** {md_escape(r)}"
+                 for r in safety.force_reasons]
+        head += [f"> **Blocked, `--force` or not:** {md_escape(b.reason)}"
+                 for b in safety.blocked]
+    if plan.has_changes:
+        head += [""] + _md_table(["Action", "Connectors"],
+                                 ([f"{SYMBOLS[k]} {k}", str(plan.summary[k])]
+                                  for k in _MD_ORDER))
+    budget.add(head)
+    changes, drift = _changes_and_drift(plan)
+    collapse = len(plan.actions) > 0
+    if drift:
+        budget.add(["", f"### Changes from this configuration ({len(changes)})"])
+        _md_actions(budget, changes, "####", collapse)
+        budget.add(["", f"### Drift ({len(drift)})", "",
+                    "The live state differs from the configuration already merged; applying "
+                    "this plan reverts it:"], actions=0)
+        _md_actions(budget, drift, "####", collapse)
+    else:
+        _md_actions(budget, changes, "###", collapse)
+    for title, names, text in (
+        ("Drift resolved", plan.drift_resolved,
+         "Connectors whose live state this change adopts (the merged configuration would "
+         "change them; this one leaves them as they are):"),
+        ("Unmanaged", plan.unmanaged,
+         "Live connectors not declared in the repository, left untouched:"),
+        ("Protected", plan.protected,
+         "Live connectors not declared, kept by `protect` (pruning passes over them):"),
+    ):
+        if not names:
+            continue
+        lines = ["", f"### {title} ({len(names)})", "", text]
+        items = [f"- {md_escape(name)}" for name in names]
+        if len(names) > MARKDOWN_COLLAPSE_OVER:
+            lines += _collapsed(f"Show all {len(names)}", ["", *items])
         else:
-            lines += _md_table(["Connector", "Field", "Before", "After"],
-                               _md_change_rows(actions))
-    return lines
+            lines += ["", *items]
+        if not budget.add(lines):
+            budget.add(["", f"### {title} ({len(names)})", "", text + " (the list is too long "
+                        "for this comment)"])
+    lines = budget.lines
+    if budget.left_out:
+        lines += ["", f"> [!NOTE]\n> **{budget.left_out} more action"
+                  f"{'s' * (budget.left_out != 1)} not shown here** (a comment holds "
+                  f"{MARKDOWN_LIMIT:,} characters): the whole plan is in the job summary and "
+                  "in the saved plan (`adapter-sync show PLANFILE`)."]
+    return "\n".join(lines) + "\n"
 
 
 def _collapsed(summary: str, body: list[str]) -> list[str]:
     return ["", f"<details><summary>{summary}</summary>", *body, "", "</details>"]
 
 
-def render_markdown(plan: Plan) -> str:
-    """The plan for a pull-request comment or ``$GITHUB_STEP_SUMMARY``."""
-    lines = ["## adapter-sync plan", ""]
-    if not plan.has_changes:
-        lines.append(f"**No changes.** {NO_CHANGES.removeprefix('No changes. ')}")
-    else:
-        summary = plan.summary
-        lines.append(f"**{_plan_line(summary)}**")
-        lines.append("")
-        lines += _md_table(["Action", "Connectors"],
-                           ([f"{SYMBOLS[k]} {k}", str(summary[k])] for k in ACTION_KINDS))
-        drifted = sum(1 for a in plan.actions if _declared_drift(a))
-        if drifted:
-            noun = "connector" if drifted == 1 else "connectors"
-            lines += [
-                "",
-                "> [!WARNING]",
-                f"> **Drift:** the live state differs from the repository for {drifted} declared "
-                f"{noun} (update, reactivate or deactivate below). Applying this plan makes the "
-                "live state match the repository again.",
-            ]
-        sections = _md_sections(plan)
-        n = len(plan.actions)
-        if n > MARKDOWN_COLLAPSE_OVER:
-            sections = _collapsed(f"Show all {n} changes", sections)
-        lines += sections
-    if plan.unmanaged:
-        count = len(plan.unmanaged)
-        items = [f"- {md_escape(name)}" for name in plan.unmanaged]
-        lines += ["", f"### Unmanaged ({count})", "",
-                  "Live connectors not declared in the repository, left untouched:"]
-        if count > MARKDOWN_COLLAPSE_OVER:
-            lines += _collapsed(f"Show all {count} unmanaged connectors", ["", *items])
-        else:
-            lines += ["", *items]
-    return "\n".join(lines) + "\n"
-
-
 # --- JSON ----------------------------------------------------------------------------------
 
-JSON_FORMAT_VERSION = 1
+#: "MAJOR.MINOR", Terraform's rule: a minor bump only adds fields (consumers ignore keys they
+#: do not know); a major bump breaks. 1.1 added origin, drift_resolved, protected, safety,
+#: estimate and provenance (``schemas/plan.schema.json``).
+JSON_FORMAT_VERSION = "1.1"
 
 
 def _sorted_value(value: Any) -> Any:
@@ -302,7 +442,10 @@ def _sorted_value(value: Any) -> Any:
 
 
 def render_json(plan: Plan) -> str:
-    """The plan for machines: a stable document (``format_version`` 1), ASCII, one newline."""
+    """The plan for machines: a stable document (``schemas/plan.schema.json``), ASCII, one
+    newline at the end."""
+    provenance = plan.provenance
+    estimate = plan.estimate
     doc = {
         "format_version": JSON_FORMAT_VERSION,
         "actions": [
@@ -310,6 +453,7 @@ def render_json(plan: Plan) -> str:
                 "action": action.kind,
                 "source_name": action.source_name,
                 "connector_id": action.connector_id,
+                "origin": action.origin,
                 "changes": {
                     field: {"before": _sorted_value(change.before),
                             "after": _sorted_value(change.after)}
@@ -319,7 +463,21 @@ def render_json(plan: Plan) -> str:
             for action in plan.actions
         ],
         "unmanaged": list(plan.unmanaged),
+        "protected": list(plan.protected),
+        "drift_resolved": list(plan.drift_resolved),
         "summary": plan.summary,
+        "safety": {"needs_force": plan.safety.needs_force,
+                   "reasons": list(plan.safety.reasons)},
+        "estimate": {"api_calls": estimate.api_calls if estimate else len(plan.actions),
+                     "seconds": estimate.seconds if estimate else None},
+        "provenance": None if provenance is None else {
+            "api_url": provenance.api_url,
+            "selection": {"include": list(provenance.selection.include),
+                          "exclude": list(provenance.selection.exclude)},
+            "base": provenance.base,
+            "config_digest": provenance.config_digest,
+            "live_digest": provenance.live_digest,
+        },
     }
     return json.dumps(doc, indent=2) + "\n"
 
