@@ -58,7 +58,7 @@ def test_plan_json_is_the_only_thing_on_stdout(env):
     result = run(["plan", "--format", "json"], env)
     assert result.code == 0, result.err
     doc = json.loads(result.out)
-    assert doc["format_version"] == 1
+    assert doc["format_version"] == "1.1"
     assert doc["summary"] == {"create": 2, "update": 0, "reactivate": 0, "deactivate": 0}
     create = next(a for a in doc["actions"] if a["source_name"] == "acme-crm")
     assert create["action"] == "create" and create["connector_id"] is None

@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
@@ -70,14 +70,25 @@ def _github_annotations(error: ConfigError) -> None:
 class Context:
     """What the global options decide, shared by every command (the click context object)."""
 
-    def __init__(self, api_url: str, max_attempts: int, deadline: float, max_rps: float | None,
-                 backoff_base: float) -> None:
-        self.api_url = api_url
-        self.max_attempts = max_attempts
-        self.deadline = deadline
-        self.max_rps = max_rps
-        self.backoff_base = backoff_base
+    def __init__(self, **options: Any) -> None:
+        self.api_url: str = DEFAULT_API_URL
+        self.max_attempts = 8
+        self.deadline = 120.0
+        self.max_rps: float | None = None
+        self.backoff_base = 0.5
         self.api_key = read_key()  # the one read of ADAPTER_API_KEY
+        self.set(**options)
+
+    def set(self, **options: Any) -> None:
+        """Apply global options (given before or after the command name)."""
+        for name, value in options.items():
+            if name == "debug":
+                if value:
+                    _debug_on()
+            elif name == "no_color":
+                _state["no_color"] = _state.get("no_color") or value
+            else:
+                setattr(self, name, value)
 
     def engine(self, concurrency: int = 4) -> Engine:
         from adapter_sync.engine import Engine, Settings
@@ -89,62 +100,97 @@ class Context:
         return Engine(settings, redactor=_state["redact"])
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+def _debug_on() -> None:
+    """``--debug``: tracebacks, and HTTP exchanges logged to stderr (through the redactor)."""
+    if _state["debug"]:
+        return
+    _state["debug"] = True
+    import logging
+
+    logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_state["redact"].logging_filter())
+
+
+#: The global options: accepted before the command name and after it. Each can also be set by
+#: an environment variable, shown in --help (ADAPTER_API_URL keeps its documented name).
+GLOBAL_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
+    (("--debug",), dict(is_flag=True, default=False,
+                        help="Show tracebacks and HTTP exchanges (never the key).")),
+    (("--no-color",), dict(is_flag=True, default=False,
+                           help="No colour (also: NO_COLOR, TERM=dumb; FORCE_COLOR forces it).")),
+    (("--api-url",), dict(envvar=["ADAPTER_API_URL", "ADAPTER_SYNC_API_URL"],
+                          default=DEFAULT_API_URL, show_default=True,
+                          help="API base URL; 'sandbox:' or 'sandbox:PATH' runs the emulator "
+                          "in-process.")),
+    (("--max-attempts",), dict(type=click.IntRange(1, 100), default=8, show_default=True,
+                               help="Attempts per API call (retries on 429, 5xx and network "
+                               "errors).")),
+    (("--deadline",), dict(type=click.FloatRange(1, 3600), default=120.0, show_default=True,
+                           help="Seconds one API call may take, retries included.")),
+    (("--max-rps",), dict(type=click.FloatRange(0.1, 10000), default=None,
+                          help="Pace requests to at most this many per second.")),
+    (("--backoff-base",), dict(type=click.FloatRange(0, 60), default=0.5, hidden=True,
+                               envvar="ADAPTER_SYNC_BACKOFF_BASE",
+                               help="Seconds of the first retry backoff (for tests).")),
+)
+
+
+def _global_options(group: bool) -> Callable[[Any], Any]:
+    """The global options as decorators: on the group with their defaults and environment
+    variables; on a command with no default (given there, they override the group's)."""
+
+    def decorate(f: Any) -> Any:
+        for decls, kwargs in reversed(GLOBAL_OPTIONS):
+            if group:
+                f = click.option(*decls, show_envvar=True, **kwargs)(f)
+                continue
+            local = {k: v for k, v in kwargs.items()
+                     if k in ("type", "is_flag", "help", "hidden")}
+            f = click.option(*decls, default=None, expose_value=False,
+                             allow_from_autoenv=False, callback=_override, **local)(f)
+        return f
+
+    return decorate
+
+
+def _override(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if value is not None and value is not False and param.name:
+        ctx.find_object(Context).set(**{param.name: value})
+    return value
+
+
+def option(*decls: str, **kwargs: Any) -> Callable[[Any], Any]:
+    """A command option whose environment variable (ADAPTER_SYNC_<COMMAND>_<OPTION>) is
+    shown in --help."""
+    return click.option(*decls, show_envvar=True, **kwargs)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100,
+                               "auto_envvar_prefix": "ADAPTER_SYNC"})
 @click.version_option(__version__, "--version", prog_name="adapter-sync")
-@click.option("--debug", is_flag=True, help="Show tracebacks and HTTP exchanges (never the key).")
-@click.option("--no-color", is_flag=True,
-              help="No colour (also: NO_COLOR, TERM=dumb; FORCE_COLOR forces it).")
-@click.option(
-    "--api-url",
-    envvar="ADAPTER_API_URL",
-    default=DEFAULT_API_URL,
-    show_default=True,
-    help="API base URL; 'sandbox:' or 'sandbox:PATH' runs the emulator in-process. "
-    "Env: ADAPTER_API_URL.",
-)
-@click.option(
-    "--max-attempts", type=click.IntRange(1, 100), default=8, show_default=True,
-    help="Attempts per API call (retries on 429, 5xx and network errors).",
-)
-@click.option(
-    "--deadline", type=click.FloatRange(1, 3600), default=120.0, show_default=True,
-    help="Seconds one API call may take, retries included.",
-)
-@click.option(
-    "--max-rps", type=click.FloatRange(0.1, 10000), default=None,
-    help="Pace requests to at most this many per second (stay under the rate limit).",
-)
-@click.option(
-    "--backoff-base", type=click.FloatRange(0, 60), default=0.5, hidden=True,
-    envvar="ADAPTER_SYNC_BACKOFF_BASE",
-    help="Seconds of the first retry backoff (for tests; doubles per attempt, capped at 30).",
-)
+@_global_options(group=True)
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, no_color: bool, api_url: str, max_attempts: int, deadline: float,
-        max_rps: float | None, backoff_base: float) -> None:
+def cli(ctx: click.Context, **options: Any) -> None:
     """Manage Adapter custom connectors as code.
 
     Connectors are declared in YAML; validate checks them offline, plan shows what would
     change, apply makes the live state match, import writes YAML for what exists already.
-    The API key is read from ADAPTER_API_KEY.
+    The API key is read from ADAPTER_API_KEY. Global options may also follow the command
+    name, and every option can be set by the environment variable shown in its help.
     """
-    context = Context(api_url, max_attempts, deadline, max_rps, backoff_base)
-    _state["redact"] = Redactor([context.api_key])
-    _state["no_color"] = no_color
-    _state["debug"] = debug or os.environ.get("ADAPTER_SYNC_DEBUG") == "1"
-    if _state["debug"]:
-        import logging
-
-        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
-        for handler in logging.getLogger().handlers:
-            handler.addFilter(_state["redact"].logging_filter())
-    ctx.obj = context
+    key = read_key()
+    _state["redact"] = Redactor([key])
+    if os.environ.get("ADAPTER_SYNC_DEBUG") == "1":
+        options["debug"] = True
+    ctx.obj = Context(**options)
 
 
 paths_argument = click.argument("paths", nargs=-1, type=click.Path(dir_okay=True, file_okay=True))
 
 
 @cli.command()
+@_global_options(group=False)
 @paths_argument
 @click.pass_obj
 def validate(context: Context, paths: Sequence[str]) -> int:
@@ -169,35 +215,77 @@ def _use_color(stream: Any = None) -> bool:
     return (stream or sys.stdout).isatty()
 
 
-format_option = click.option(
-    "--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
+format_option = option(
+    "--format", "format", type=click.Choice(["text", "markdown", "json"]), default="text",
     show_default=True, help="Output format; with json, stdout carries only the JSON document.",
 )
-prune_option = click.option(
+prune_option = option(
     "--prune", is_flag=True, help="Deactivate live connectors that are not declared (or set prune: true)."
 )
 
 
+def _selection_options(f: Any) -> Any:
+    f = option("--exclude", multiple=True, metavar="GLOB",
+               help="Leave out source_names matching GLOB (repeatable).")(f)
+    return option("--include", multiple=True, metavar="GLOB",
+                  help="Only source_names matching GLOB (repeatable; default: all).")(f)
+
+
+def _selection(include: Sequence[str], exclude: Sequence[str]) -> Any:
+    from adapter_sync.engine import select
+
+    return select(include, exclude)
+
+
 @cli.command()
+@_global_options(group=False)
 @paths_argument
 @format_option
 @prune_option
-@click.option("--out", "out", type=click.Path(dir_okay=False, writable=True),
-              help="Also save the plan to FILE, for 'apply --plan FILE'.")
-@click.option("--detailed-exitcode", is_flag=True,
-              help="Exit 0 when there are no changes, 2 when there are, 1 on error.")
+@_selection_options
+@option("--base", metavar="BASE",
+        help="Compare with this base config (a file or folder, or a git revision holding the "
+        "same paths): each action is this config's change or drift already live.")
+@option("--out", "out", type=click.Path(dir_okay=False, writable=True),
+        help="Also save the plan to FILE, for 'apply --plan FILE' and 'show FILE'.")
+@option("--detailed-exitcode", is_flag=True,
+        help="Exit 0 when there are no changes, 2 when there are, 1 on error.")
 @click.pass_obj
-def plan(context: Context, paths: Sequence[str], fmt: str, prune: bool, out: str | None,
+def plan(context: Context, paths: Sequence[str], format: str, prune: bool,
+         include: Sequence[str], exclude: Sequence[str], base: str | None, out: str | None,
          detailed_exitcode: bool) -> int:
     """Show what apply would change. Reads the API; never writes to it."""
     engine = context.engine()
-    planned = engine.plan(paths, prune=prune)
-    click.echo(engine.render(planned.plan, fmt, color=_use_color()), nl=False)  # type: ignore[arg-type]
+    planned = engine.plan(paths, prune=prune, selection=_selection(include, exclude),
+                          base=base)
+    click.echo(engine.render(planned.plan, format, color=_use_color()), nl=False)  # type: ignore[arg-type]
     if out:
         engine.save_plan(out, planned.plan)
         click.echo(f"Plan saved to {out}; run 'adapter-sync apply --plan {out}' to apply it.",
-                   err=fmt != "text")
+                   err=format != "text")
     return 2 if detailed_exitcode and planned.plan.has_changes else 0
+
+
+@cli.command()
+@_global_options(group=False)
+@click.argument("plan_file", metavar="PLANFILE", type=click.Path(dir_okay=False, exists=True))
+@format_option
+@click.pass_obj
+def show(context: Context, plan_file: str, format: str) -> int:
+    """Show a saved plan exactly as 'plan' showed it. Reads no API."""
+    engine = context.engine()
+    click.echo(engine.render(engine.load_plan(plan_file), format, color=_use_color()),  # type: ignore[arg-type]
+               nl=False)
+    return 0
+
+
+@cli.command()
+@_global_options(group=False)
+@click.pass_obj
+def schema(context: Context) -> int:
+    """Print the config's JSON Schema (for editors: no clone needed)."""
+    click.echo(context.engine().config_schema(), nl=False)
+    return 0
 
 
 def _ascii_only() -> bool:
@@ -213,17 +301,17 @@ class _ApplyDisplay:
     """The command side of an apply: the plan, the prompt, the live report (see
     :mod:`adapter_sync.progress`), and why it stopped early if it did."""
 
-    def __init__(self, engine: Engine, confirm: bool, fmt: str, heartbeat: float) -> None:
+    def __init__(self, engine: Engine, confirm: bool, output_format: str, heartbeat: float) -> None:
         from adapter_sync.progress import ApplyReporter
 
-        self.engine, self.confirm, self.fmt = engine, confirm, fmt
-        self.human = sys.stderr if fmt == "json" else sys.stdout  # JSON owns stdout
+        self.engine, self.confirm, self.output_format = engine, confirm, output_format
+        self.human = sys.stderr if output_format == "json" else sys.stdout  # JSON owns stdout
         self.plan: Any = None
         self.outcomes: list[Any] = []
         self.stopped_by: str | None = None
         self.reporter = ApplyReporter(
-            out=sys.stdout, err=sys.stderr, fmt="json" if fmt == "json" else "text",
-            tty=sys.stderr.isatty() and fmt != "json", ascii=_ascii_only(),
+            out=sys.stdout, err=sys.stderr, fmt="json" if output_format == "json" else "text",
+            tty=sys.stderr.isatty() and output_format != "json", ascii=_ascii_only(),
             heartbeat=heartbeat, redact=_redact)
 
     def show_plan(self, plan: Any) -> None:
@@ -240,7 +328,7 @@ class _ApplyDisplay:
                 "refusing to apply without confirmation: no terminal to ask on; "
                 "pass --auto-approve (or apply a saved plan with --plan)"
             )
-        if click.confirm("Apply these changes?", default=False, err=self.fmt == "json"):
+        if click.confirm("Apply these changes?", default=False, err=self.output_format == "json"):
             self._begin(plan)
             return True
         click.echo("Nothing applied.", file=self.human)
@@ -322,27 +410,30 @@ def _stop_on_signals(display: _ApplyDisplay,
 
 
 @cli.command()
+@_global_options(group=False)
 @paths_argument
 @prune_option
-@click.option("--plan", "plan_file", type=click.Path(dir_okay=False, exists=True),
+@option("--plan", "plan_file", type=click.Path(dir_okay=False, exists=True),
               help="Apply exactly this saved plan (refused if stale). PATHS are ignored.")
-@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
-@click.option("--force", is_flag=True, help="Allow a mass deactivation the safety check refuses.")
-@click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True,
+@option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@option("--force", is_flag=True, help="Allow a mass deactivation the safety check refuses.")
+@option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True,
               help="API calls in flight at once.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+@option("--format", "format", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="json: newline-delimited JSON events on stdout (one per "
               "result, wait and heartbeat, then a summary); human text goes to stderr.")
-@click.option("--max-duration", type=click.FloatRange(min=0, min_open=True), default=None,
+@option("--max-duration", type=click.FloatRange(min=0, min_open=True), default=None,
               metavar="SECONDS", help="After this long, start no new actions, finish those in "
               "flight, report, exit 1 (a re-run continues).")
-@click.option("--heartbeat", type=click.FloatRange(min=0.1), default=10.0, hidden=True,
+@option("--heartbeat", type=click.FloatRange(min=0.1), default=10.0, hidden=True,
               envvar="ADAPTER_SYNC_HEARTBEAT",
               help="Seconds of silence before a heartbeat line off a terminal.")
+@_selection_options
 @click.pass_obj
 def apply(context: Context, paths: Sequence[str], prune: bool, plan_file: str | None,
-          auto_approve: bool, force: bool, concurrency: int, fmt: str,
-          max_duration: float | None, heartbeat: float) -> int:
+          auto_approve: bool, force: bool, concurrency: int, format: str,
+          max_duration: float | None, heartbeat: float, include: Sequence[str],
+          exclude: Sequence[str]) -> int:
     """Make the live state match the config: create, update, reactivate, deactivate.
 
     Each result is printed as it finishes; off a terminal a heartbeat line shows progress
@@ -350,13 +441,19 @@ def apply(context: Context, paths: Sequence[str], prune: bool, plan_file: str | 
     """
     from adapter_sync.engine import Hooks
 
+    if plan_file and paths:
+        _echo_err(f"Warning: PATHS are ignored with --plan: {plan_file} is applied as saved.")
+    if plan_file and (include or exclude):
+        _echo_err("Warning: --include/--exclude are ignored with --plan: the saved plan keeps "
+                  "the selection it was made with.")
     engine = context.engine(concurrency)
-    display = _ApplyDisplay(engine, confirm=not (plan_file or auto_approve), fmt=fmt,
+    display = _ApplyDisplay(engine, confirm=not (plan_file or auto_approve), output_format=format,
                             heartbeat=heartbeat)
     with _stop_on_signals(display, max_duration) as stop:
         try:
             applied = engine.apply(
                 paths, plan_file=plan_file, prune=prune, force=force,
+                selection=None if plan_file else _selection(include, exclude),
                 hooks=Hooks(show_plan=display.show_plan, approve=display.approve,
                             progress=display.progress, stop=stop,
                             wait=display.reporter.wait))
@@ -374,20 +471,24 @@ def apply(context: Context, paths: Sequence[str], prune: bool, plan_file: str | 
 
 
 @cli.command("import")
-@click.option("--output", "-o", type=click.Path(dir_okay=False),
+@_global_options(group=False)
+@option("--output", "-o", type=click.Path(dir_okay=False),
               help="Write to FILE instead of stdout.")
-@click.option("--split", "split_dir", type=click.Path(file_okay=False),
+@option("--split", "split_dir", type=click.Path(file_okay=False),
               help="Write one file per connector into DIR.")
-@click.option("--include-inactive", is_flag=True, help="Also import inactive connectors (as active: false).")
-@click.option("--force", is_flag=True, help="Overwrite existing files.")
+@option("--include-inactive", is_flag=True, help="Also import inactive connectors (as active: false).")
+@option("--force", is_flag=True, help="Overwrite existing files.")
+@_selection_options
 @click.pass_obj
 def import_(context: Context, output: str | None, split_dir: str | None,
-            include_inactive: bool, force: bool) -> int:
+            include_inactive: bool, force: bool, include: Sequence[str],
+            exclude: Sequence[str]) -> int:
     """Write YAML for connectors that already exist, to adopt them."""
     if output and split_dir:
         raise click.UsageError("--output and --split cannot be used together")
     imported = context.engine().import_(output=output, split_dir=split_dir,
-                                        include_inactive=include_inactive, force=force)
+                                        include_inactive=include_inactive, force=force,
+                                        selection=_selection(include, exclude))
     for message in imported.left_out:
         _echo_err(f"Warning: {_one_line(message)}")
     if split_dir:
@@ -405,31 +506,31 @@ def sandbox() -> None:
 
 
 @sandbox.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=click.IntRange(0, 65535), default=8787, show_default=True)
-@click.option("--db", default=None, help="SQLite file holding the state "
+@option("--host", default="127.0.0.1", show_default=True)
+@option("--port", type=click.IntRange(0, 65535), default=8787, show_default=True)
+@option("--db", default=None, help="SQLite file holding the state "
               "[default: .adapter-sync/sandbox.db].")
-@click.option("--latency", type=float, default=0.0, help="Seconds added to every request.")
-@click.option("--error-rate", type=click.FloatRange(0, 1), default=0.0, help="Share of 5xx answers.")
-@click.option("--rate-limit-rate", type=click.FloatRange(0, 1), default=0.0,
+@option("--latency", type=click.FloatRange(min=0), default=0.0, help="Seconds added to every request.")
+@option("--error-rate", type=click.FloatRange(0, 1), default=0.0, help="Share of 5xx answers.")
+@option("--rate-limit-rate", type=click.FloatRange(0, 1), default=0.0,
               help="Share of 429 answers (with Retry-After).")
-@click.option("--drop-rate", type=click.FloatRange(0, 1), default=0.0,
+@option("--drop-rate", type=click.FloatRange(0, 1), default=0.0,
               help="Share of writes committed, then answered by a dropped connection.")
-@click.option("--seed", type=int, default=None, help="Seed for the fault dice.")
-@click.option("--rate-limit", type=click.Choice(["fixed_window", "token_bucket"]), default=None,
+@option("--seed", type=int, default=None, help="Seed for the fault dice.")
+@option("--rate-limit", type=click.Choice(["fixed_window", "token_bucket"]), default=None,
               help="A real rate limiter (X-RateLimit-* on every answer, 429 over the limit).")
-@click.option("--rate-limit-requests", type=click.IntRange(min=1), default=60, show_default=True,
+@option("--rate-limit-requests", type=click.IntRange(min=1), default=60, show_default=True,
               help="Requests per window (fixed window) or bucket size (token bucket).")
-@click.option("--rate-limit-window", type=click.FloatRange(min=0, min_open=True), default=60.0,
+@option("--rate-limit-window", type=click.FloatRange(min=0, min_open=True), default=60.0,
               show_default=True, help="Window seconds (the bucket refills this fast).")
-@click.option("--retry-after-style", default="seconds", show_default=True,
+@option("--retry-after-style", default="seconds", show_default=True,
               type=click.Choice(["seconds", "fractional", "zero", "date", "none"]),
               help="How a 429 says Retry-After (none: no header).")
-@click.option("--reset-style", type=click.Choice(["epoch", "none"]), default="epoch",
+@option("--reset-style", type=click.Choice(["epoch", "none"]), default="epoch",
               show_default=True, help="X-RateLimit-Reset as epoch seconds, or left out.")
-@click.option("--clock-offset", type=float, default=0.0, show_default=True,
+@option("--clock-offset", type=float, default=0.0, show_default=True,
               help="Seconds the server's clock is ahead (negative: behind) of this machine's.")
-@click.option("--shared-usage", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+@option("--shared-usage", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Share of the budget other integrations on the same key spend.")
 def sandbox_serve(host: str, port: int, db: str | None, **faults: Any) -> int:
     """Serve the sandbox over HTTP until Ctrl-C or SIGTERM."""

@@ -264,6 +264,18 @@ class Engine:
         return self.redact(render_result(result, color=color, ascii=ascii,
                                          include_done=not streamed))
 
+    def load_plan(self, path: str) -> Plan:
+        """A saved plan, as saved (for ``show``): no API call, no stale check."""
+        from adapter_sync import planfile
+
+        return planfile.load(path).plan
+
+    def config_schema(self) -> str:
+        """The config's JSON Schema, as published in ``schemas/connectors.schema.json``."""
+        from adapter_sync import schemafiles
+
+        return schemafiles.path("connectors.schema.json").read_text(encoding="utf-8")
+
     def save_plan(self, path: str, plan: Plan) -> None:
         """Save ``plan`` for ``apply --plan`` (atomic, mode 0600, redacted, no credentials)."""
         from adapter_sync import planfile
@@ -316,6 +328,13 @@ def _sandbox(path: str, transport: Any) -> tuple[str, Any, str]:
         except (OSError, sqlite3.Error) as exc:
             raise AdapterSyncError(f"cannot open the sandbox database {db!r}: {exc}") from None
     return inprocess.BASE_URL, transport, inprocess.SANDBOX_KEY
+
+
+def select(include: Sequence[str] = (), exclude: Sequence[str] = ()) -> Selection:
+    """A :class:`~adapter_sync.model.Selection` of source_name globs."""
+    from adapter_sync.model import Selection
+
+    return Selection(tuple(include), tuple(exclude))
 
 
 def _safe_url(url: str) -> str:
