@@ -262,7 +262,7 @@ def plan(context: Context, paths: Sequence[str], format: str, prune: bool,
     if out:
         engine.save_plan(out, planned.plan)
         click.echo(f"Plan saved to {out}; run 'adapter-sync apply --plan {out}' to apply it.",
-                   err=format != "text")
+                   err=True)
     return 2 if detailed_exitcode and planned.plan.has_changes else 0
 
 

@@ -1,0 +1,197 @@
+"""Pull-request review that tells the truth (issue #12): the real CLI against the sandbox over
+real HTTP. Three-way plans against a base folder or a git revision, safety in the plan,
+selection, show, the published JSON schema, options from the environment."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft7Validator
+
+from clirun import run_process
+from conftest import API_KEY
+
+ROOT = Path(__file__).resolve().parents[1]
+PLAN_SCHEMA = Draft7Validator(json.loads((ROOT / "schemas" / "plan.schema.json").read_text()))
+
+
+def _env(server, **extra: str) -> dict[str, str]:
+    return {"ADAPTER_API_URL": server.url, "ADAPTER_API_KEY": API_KEY, "NO_COLOR": "1",
+            **extra}
+
+
+def _write(path: Path, connectors: dict[str, str], **settings: object) -> Path:
+    lines = [f"{k}: {json.dumps(v)}" for k, v in settings.items()]
+    lines.append("connectors:" if connectors else "connectors: {}")
+    lines += [f"  {slug}: {{name: {json.dumps(name)}}}" for slug, name in connectors.items()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _json_plan(args: list[str], env: dict[str, str], cwd: Path | None = None) -> dict:
+    done = run_process(["plan", "--format", "json", *args], env, cwd=cwd)
+    assert done.code == 0, done.err
+    doc = json.loads(done.out)
+    assert list(PLAN_SCHEMA.iter_errors(doc)) == []  # every JSON plan validates
+    return doc
+
+
+# What the base (main) declares, what the live state holds, what the pull request declares:
+#   same       main = live = PR                    -> nothing
+#   renamed    main = live, PR renames it          -> update, a change
+#   hand-edit  main declares "Hand", live "Edited by hand", PR keeps main's -> update, drift
+#   adopted    main declares "Main", live "Live", PR declares "Live" -> drift resolved
+#   new        only the PR declares it             -> create, a change
+BASE = {"same": "Same", "renamed": "Before", "hand-edit": "Hand", "adopted": "Main"}
+HEAD = {"same": "Same", "renamed": "After", "hand-edit": "Hand", "adopted": "Live",
+        "new": "New"}
+LIVE = {"same": "Same", "renamed": "Before", "hand-edit": "Edited by hand", "adopted": "Live"}
+
+
+def _seed_live(server) -> None:
+    server.seed([{"source_name": slug, "name": name} for slug, name in LIVE.items()])
+
+
+def _check_labels(doc: dict) -> None:
+    origins = {a["source_name"]: (a["action"], a["origin"]) for a in doc["actions"]}
+    assert origins == {"renamed": ("update", "change"), "hand-edit": ("update", "drift"),
+                       "new": ("create", "change")}
+    assert doc["drift_resolved"] == ["adopted"]
+    assert doc["provenance"]["base"] is not None
+
+
+def test_plan_base_folder_labels_changes_drift_and_drift_resolved(reused_sandbox_server,
+                                                                 tmp_path: Path) -> None:
+    server = reused_sandbox_server
+    _seed_live(server)
+    base = _write(tmp_path / "base" / "connectors.yaml", BASE)
+    head = _write(tmp_path / "head" / "connectors.yaml", HEAD)
+    _check_labels(_json_plan(["--base", str(base), str(head)], _env(server)))
+    text = run_process(["plan", "--base", str(base), str(head)], _env(server)).out
+    drift_at = text.index("Drift: the live state differs from the configuration already merged")
+    assert text.index("~ update renamed") < drift_at < text.index("~ update hand-edit")
+    assert "Drift resolved by this change (live kept as it is): adopted" in text
+    md = run_process(["plan", "--format", "markdown", "--base", str(base), str(head)],
+                     _env(server)).out
+    assert "### Changes from this configuration (2)" in md and "### Drift (1)" in md
+    without = _json_plan([str(head)], _env(server))
+    assert all(a["origin"] is None for a in without["actions"])  # no base: no drift called
+
+
+def test_plan_base_git_revision_reads_the_same_paths(reused_sandbox_server,
+                                                     tmp_path: Path) -> None:
+    server = reused_sandbox_server
+    _seed_live(server)
+    repo = tmp_path / "repo"
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-C", str(repo)]
+    repo.mkdir()
+    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
+    _write(repo / "connectors" / "all.yaml", BASE)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "base"], check=True)
+    _write(repo / "connectors" / "all.yaml", HEAD)  # the pull request's working tree
+    _check_labels(_json_plan(["--base", "main", "connectors"], _env(server), cwd=repo))
+    bad = run_process(["plan", "--base", "no-such-rev", "connectors"], _env(server), cwd=repo)
+    assert bad.code == 1 and "neither a file or folder nor a git revision" in bad.err
+
+
+def test_a_plan_that_needs_force_says_so_in_all_three_formats(reused_sandbox_server,
+                                                             tmp_path: Path) -> None:
+    server = reused_sandbox_server
+    server.seed([{"source_name": f"c{i:02d}", "name": "C"} for i in range(12)])
+    few = _write(tmp_path / "few.yaml", {"c00": "C", "c01": "C"}, prune=True)
+    env = _env(server)
+    text = run_process(["plan", str(few)], env).out
+    assert "Warning: apply will refuse this plan without --force: refusing to deactivate 10" \
+        in text
+    md = run_process(["plan", "--format", "markdown", str(few)], env).out
+    assert md.index("[!CAUTION]") < md.index("| Action |")
+    doc = _json_plan([str(few)], env)
+    assert doc["safety"]["needs_force"] is True and "10 of 12" in doc["safety"]["reasons"][0]
+    refused = run_process(["apply", "--auto-approve", str(few)], env)
+    assert refused.code == 1 and "re-run with --force" in refused.err
+    assert sum(c["is_active"] for c in server.state()) == 12
+
+
+def test_selection_limits_plan_apply_import_and_saved_plans(reused_sandbox_server,
+                                                           tmp_path: Path) -> None:
+    server = reused_sandbox_server
+    server.seed([{"source_name": "team-a-one", "name": "old"},
+                 {"source_name": "team-b-one", "name": "old"},
+                 {"source_name": "team-a-stray", "name": "stray"}])
+    cfg = _write(tmp_path / "c.yaml", {"team-a-one": "New", "team-b-one": "New",
+                                       "team-a-two": "Two"})
+    env = _env(server)
+    only_a = ["--include", "team-a-*", "--exclude", "*-two"]
+    doc = _json_plan([*only_a, str(cfg)], env)
+    assert [a["source_name"] for a in doc["actions"]] == ["team-a-one"]
+    assert doc["unmanaged"] == ["team-a-stray"]
+    assert doc["provenance"]["selection"] == {"include": ["team-a-*"], "exclude": ["*-two"]}
+    saved = tmp_path / "plan.json"
+    assert run_process(["plan", *only_a, "--out", str(saved), str(cfg)], env).code == 0
+    # someone edits a connector outside the selection: the saved plan is still good
+    server.set_faults()
+    subprocess_env = {**env, "ADAPTER_SYNC_APPLY_INCLUDE": "team-b-*"}  # ignored with --plan
+    applied = run_process(["apply", "--plan", str(saved)], subprocess_env)
+    assert applied.code == 0, applied.err
+    assert "are ignored with --plan" in applied.err
+    names = {c["source_name"]: c["name"] for c in server.state()}
+    assert names["team-a-one"] == "New" and names["team-b-one"] == "old"
+    assert "team-a-two" not in names
+    # apply with a selection from the environment (every option has one)
+    applied = run_process(["apply", "--auto-approve", str(cfg)],
+                          {**env, "ADAPTER_SYNC_APPLY_INCLUDE": "team-b-*"})
+    assert applied.code == 0, applied.err
+    names = {c["source_name"]: c["name"] for c in server.state()}
+    assert names["team-b-one"] == "New" and "team-a-two" not in names
+    imported = run_process(["import", "--include", "team-a-*"], env)
+    assert "team-a-one" in imported.out and "team-b-one" not in imported.out
+
+
+def test_show_renders_a_saved_plan_exactly_as_plan_did(reused_sandbox_server,
+                                                      tmp_path: Path) -> None:
+    server = reused_sandbox_server
+    server.seed([{"source_name": "a", "name": "Old"}, {"source_name": "gone", "name": "G"}])
+    cfg = _write(tmp_path / "c.yaml", {"a": "New", "b": "B"}, prune=True)
+    env = _env(server)
+    for fmt in ("text", "markdown", "json"):
+        saved = tmp_path / f"plan-{fmt}.json"
+        made = run_process(["plan", "--format", fmt, "--out", str(saved), str(cfg)], env)
+        shown = run_process(["show", "--format", fmt, str(saved)],
+                            {"ADAPTER_API_URL": "http://127.0.0.1:9/v1", "NO_COLOR": "1"})
+        assert shown.code == 0, shown.err  # no API needed, no key either
+        assert shown.out == made.out
+
+
+def test_global_options_are_accepted_after_the_command(reused_sandbox_server,
+                                                      tmp_path: Path) -> None:
+    server = reused_sandbox_server
+    cfg = _write(tmp_path / "c.yaml", {"a": "A"})
+    env = {"ADAPTER_API_KEY": API_KEY, "NO_COLOR": "1"}
+    done = run_process(["plan", "--api-url", server.url, "--max-attempts", "2", str(cfg)], env)
+    assert done.code == 0 and "1 to create" in done.out, done.err
+    help_text = run_process(["plan", "--help"], env).out
+    assert "ADAPTER_SYNC_PLAN_FORMAT" in help_text and "ADAPTER_SYNC_PLAN_BASE" in help_text
+    assert "ADAPTER_API_URL" in run_process(["--help"], env).out
+
+
+def test_schema_prints_the_config_schema(tmp_path: Path) -> None:
+    done = run_process(["schema"], {})
+    assert done.code == 0
+    assert json.loads(done.out) == json.loads(
+        (ROOT / "schemas" / "connectors.schema.json").read_text())
+
+
+@pytest.mark.parametrize("flag", ["--plan"])
+def test_apply_plan_warns_that_paths_are_ignored(reused_sandbox_server, tmp_path: Path,
+                                                 flag: str) -> None:
+    server = reused_sandbox_server
+    cfg = _write(tmp_path / "c.yaml", {"a": "A"})
+    saved = tmp_path / "p.json"
+    assert run_process(["plan", "--out", str(saved), str(cfg)], _env(server)).code == 0
+    done = run_process(["apply", flag, str(saved), str(cfg)], _env(server))
+    assert done.code == 0 and "PATHS are ignored with --plan" in done.err
