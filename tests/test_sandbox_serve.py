@@ -169,3 +169,47 @@ def test_rate_limit_flags_reach_the_running_server(tmp_path: Path) -> None:
         assert server.faults()["clock_offset"] == -2.0
     finally:
         server.stop()
+
+
+def test_reset_keeps_the_faults_given_on_the_command_line(tmp_path: Path) -> None:
+    server = SandboxProcess(tmp_path / "keep.db", {"latency": 0.01, "error_rate": 0.25,
+                                                   "seed": 3})
+    try:
+        server.set_faults(error_rate=1.0)
+        server.reset()
+        faults = server.faults()
+        assert (faults["latency"], faults["error_rate"], faults["seed"]) == (0.01, 0.25, 3)
+    finally:
+        server.stop()
+
+
+def test_serving_on_all_interfaces_prints_a_url_the_client_accepts(tmp_path: Path) -> None:
+    server = SandboxProcess(tmp_path / "all.db", {}, args=["--host", "0.0.0.0"])
+    try:
+        assert server.url.startswith("http://127.0.0.1:") and "all interfaces" in server.line
+        cfg = tmp_path / "c.yaml"
+        cfg.write_text("connectors:\n  a: {name: A}\n")
+        from clirun import run_process
+
+        done = run_process(["--api-url", server.url, "plan", str(cfg)],
+                           {"ADAPTER_API_KEY": "pk_live_any"})
+        assert done.code == 0 and "1 to create" in done.out, done.err
+    finally:
+        server.stop()
+
+
+def test_a_client_that_disconnects_leaves_no_server_traceback(tmp_path: Path) -> None:
+    server = SandboxProcess(tmp_path / "gone.db", {"latency": 0.5})
+    try:
+        for method in ("GET", "POST"):
+            with pytest.raises(httpx.TimeoutException):
+                httpx.request(method, server.url + "/custom-connectors", timeout=0.1,
+                              headers={"Authorization": "Bearer pk_live_any"},
+                              json={"source_name": "a", "name": "A"} if method == "POST" else None)
+        import time
+
+        time.sleep(1.0)  # let the server notice
+        assert server.stop() == 0
+        assert "Traceback" not in server.stderr and "Exception" not in server.stderr
+    finally:
+        server.stop()

@@ -13,7 +13,8 @@ Control (``/_sandbox``, no auth, never faulted):
 
 - ``GET|POST /_sandbox/faults``: read / replace the fault config (missing keys = defaults);
   replacing it also restarts the rate limiter with a full budget
-- ``POST /_sandbox/reset``: empty the store, clear faults and the rate limiter's state
+- ``POST /_sandbox/reset``: empty the store; the faults go back to the ones given at start
+  (``sandbox serve`` flags) and the rate limiter starts afresh
 - ``GET /_sandbox/state``: every connector, inactive included
 - ``POST /_sandbox/seed`` ``{"connectors": [...]}``: bulk insert (POST fields + optional
   ``is_active``, ``connector_id``, ``created_at``, ``created_by``) → ``{"inserted": n}``
@@ -74,6 +75,7 @@ class Sandbox:
     def __init__(self, db_path: str | os.PathLike[str], faults: FaultConfig | None = None,
                  *, clock: Clock = time.time) -> None:
         self.store = Store(db_path)
+        self.initial_faults = faults or FaultConfig()  # what reset returns to
         self.dice = FaultDice(faults)
         self.limiter = RateLimiter(self.dice.config.limit_policy(), clock)
 
@@ -86,8 +88,9 @@ class Sandbox:
         self.limiter.configure(config.limit_policy())
 
     def reset(self) -> None:
+        """Empty the store; the faults go back to those the sandbox was started with."""
         self.store.reset()
-        self.set_faults(FaultConfig())
+        self.set_faults(self.initial_faults)
 
     def close(self) -> None:
         self.store.close()

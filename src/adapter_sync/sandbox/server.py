@@ -24,6 +24,7 @@ from types import FrameType
 from typing import Any
 
 import uvicorn
+from starlette.requests import ClientDisconnect
 
 from adapter_sync.sandbox.app import create_app
 from adapter_sync.sandbox.faults import FaultConfig, FaultConfigError
@@ -35,17 +36,30 @@ class CannotServe(Exception):
     """The sandbox cannot serve (e.g. the port is taken); the message is one line for a user."""
 
 
+#: A wildcard address is where the server listens, not an address to send to; the client is
+#: told the loopback address of the same family (which it accepts over plain http).
+_REACHABLE = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1", "[::]": "::1"}
+
+
 def listening_line(host: str, port: int) -> str:
-    url = f"http://{host}:{port}/v1"
-    return f"Sandbox listening on {url}  (use: --api-url {url}, key: any pk_live_... value)"
+    """The one line ``serve`` prints: a URL the client accepts as it is."""
+    bare = host.strip("[]") if host not in _REACHABLE else host
+    reachable = _REACHABLE.get(host, _REACHABLE.get(bare, bare))
+    shown = f"[{reachable}]" if ":" in reachable else reachable
+    url = f"http://{shown}:{port}/v1"
+    where = f" on all interfaces ({host or '0.0.0.0'})" if host in _REACHABLE else ""
+    return (f"Sandbox listening{where} on {url}  (use: --api-url {url}, key: any pk_live_... "
+            "value)")
 
 
 class _QuietDrops(logging.Filter):
-    """Hide uvicorn's 'Exception in ASGI application' for intentionally dropped connections."""
+    """Hide uvicorn's 'Exception in ASGI application' for intentionally dropped connections
+    and for clients that went away before sending their whole request (a client timeout):
+    neither is a server error."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        return not isinstance(exc, DroppedConnection)
+        return not isinstance(exc, (DroppedConnection, ClientDisconnect))
 
 
 class _Server(uvicorn.Server):
@@ -112,7 +126,6 @@ def serve(host: str = "127.0.0.1", port: int = 8787, db: str = DEFAULT_DB,
         raise CannotServe(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     sock.set_inheritable(True)
     bound_port = sock.getsockname()[1]
-    shown_host = f"[{host}]" if family == socket.AF_INET6 else host
 
     try:
         app = create_app(db, faults=faults)
@@ -122,7 +135,7 @@ def serve(host: str = "127.0.0.1", port: int = 8787, db: str = DEFAULT_DB,
     config = uvicorn.Config(app, log_level="warning", access_log=access_log, lifespan="on",
                             timeout_graceful_shutdown=3)
     logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
-    server = _Server(config, listening_line(shown_host, bound_port))
+    server = _Server(config, listening_line(host, bound_port))
     try:
         asyncio.run(server.serve(sockets=[sock]))
     finally:
