@@ -229,5 +229,7 @@ def test_saved_plan_safety_is_checked_against_live_state_at_apply_time(env, tmp_
 def test_a_sandbox_path_that_cannot_be_opened_is_one_clear_line(env, tmp_path):
     result = run(["plan"], {**env, "ADAPTER_API_URL": f"sandbox:{tmp_path}"})  # a folder
     assert result.code == 1
-    assert result.err.startswith("Error: cannot open the sandbox database")
+    lines = result.err.splitlines()
+    assert lines == [f"Sandbox state: {tmp_path}", lines[1]]  # where it looked, then why not
+    assert lines[1].startswith("Error: cannot open the sandbox database")
     assert "unexpected" not in result.err

@@ -285,8 +285,16 @@ def test_sandbox_url_persists_in_its_db_without_a_key(tmp_path: Path) -> None:
     assert [c.source_name for c in live] == ["kept"] and db.exists()
 
 
-def test_bare_sandbox_url_uses_the_default_db(tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
+def test_bare_sandbox_url_uses_one_stable_state_whichever_folder_it_runs_from(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    monkeypatch.chdir(tmp_path / "one")
     run(sandbox_client("sandbox:"), lambda c: c.create(new("here")))
-    assert (tmp_path / ".adapter-sync" / "sandbox.db").exists()
+    monkeypatch.chdir(tmp_path / "two")
+    live = run(sandbox_client("sandbox:"), lambda c: c.list_connectors())
+    assert [c.source_name for c in live] == ["here"]
+    assert (tmp_path / "state" / "adapter-sync" / "sandbox.db").exists()
+    assert Engine(Settings(api_url="sandbox:")).sandbox_db == str(
+        tmp_path / "state" / "adapter-sync" / "sandbox.db")

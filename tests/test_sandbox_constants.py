@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import os
 import re
 from pathlib import Path
 
@@ -92,19 +93,19 @@ def test_the_rate_limits_and_their_headers_are_the_documented_ones(doc: str) -> 
 
 
 def test_the_sandbox_defaults_are_defined_once_and_exported_by_inprocess() -> None:
-    assert (inprocess.BASE_URL, inprocess.SANDBOX_KEY, inprocess.DEFAULT_DB) == \
-        ("http://sandbox/v1", "pk_live_sandbox", ".adapter-sync/sandbox.db")
+    assert (inprocess.BASE_URL, inprocess.SANDBOX_KEY) == ("http://sandbox/v1", "pk_live_sandbox")
+    assert inprocess.default_db().endswith(os.path.join("adapter-sync", "sandbox.db"))
+    assert os.path.isabs(inprocess.default_db())
     assert callable(inprocess.transport)
-    assert inspect.signature(serve).parameters["db"].default is inprocess.DEFAULT_DB
-    spelled = {value: [] for value in ("pk_live_sandbox", ".adapter-sync/sandbox.db",
-                                       "http://sandbox")}
+    assert inspect.signature(serve).parameters["db"].default is None  # default_db() then
+    spelled = {value: [] for value in ("pk_live_sandbox", "sandbox.db", "http://sandbox")}
     for path in sorted(SANDBOX.glob("*.py")):
         text = path.read_text(encoding="utf-8")
         for value, where in spelled.items():
             if f'"{value}' in text:
                 where.append(path.name)
     # the key is built from the prefix in auth.py; the other two are literals, once each
-    assert spelled == {"pk_live_sandbox": [], ".adapter-sync/sandbox.db": ["store.py"],
+    assert spelled == {"pk_live_sandbox": [], "sandbox.db": ["store.py"],
                        "http://sandbox": ["inprocess.py"]}
 
 

@@ -90,14 +90,19 @@ class Context:
             else:
                 setattr(self, name, value)
 
-    def engine(self, concurrency: int = 4) -> Engine:
+    def engine(self, concurrency: int = 4, *, api: bool = True) -> Engine:
+        """The engine for these options; ``api``: the command talks to the API (then a
+        ``sandbox:`` URL's state file is named on stderr, so nobody wonders where it went)."""
         from adapter_sync.engine import Engine, Settings
 
         settings = Settings(api_url=self.api_url, api_key=self.api_key,
                             max_attempts=self.max_attempts, deadline=self.deadline,
                             max_rps=self.max_rps, backoff_base=self.backoff_base,
                             concurrency=concurrency)
-        return Engine(settings, redactor=_state["redact"])
+        engine = Engine(settings, redactor=_state["redact"])
+        if api and engine.sandbox_db:
+            _echo_err(f"Sandbox state: {engine.sandbox_db}")
+        return engine
 
 
 def _debug_on() -> None:
@@ -199,7 +204,7 @@ def validate(context: Context, paths: Sequence[str]) -> int:
     PATHS are files or folders (every *.yaml / *.yml below, sorted). With none:
     ./connectors.yaml if it exists, else ./connectors/.
     """
-    desired = context.engine().validate(paths)
+    desired = context.engine(api=False).validate(paths)
     n, f = len(desired.connectors), len(desired.files)
     click.echo(f"OK: {n} connector{'s' * (n != 1)} in {f} file{'s' * (f != 1)} valid.")
     return 0
@@ -273,7 +278,7 @@ def plan(context: Context, paths: Sequence[str], format: str, prune: bool,
 @click.pass_obj
 def show(context: Context, plan_file: str, format: str) -> int:
     """Show a saved plan exactly as 'plan' showed it. Reads no API."""
-    engine = context.engine()
+    engine = context.engine(api=False)
     click.echo(engine.render(engine.load_plan(plan_file), format, color=_use_color()),  # type: ignore[arg-type]
                nl=False)
     return 0
@@ -284,7 +289,7 @@ def show(context: Context, plan_file: str, format: str) -> int:
 @click.pass_obj
 def schema(context: Context) -> int:
     """Print the config's JSON Schema (for editors: no clone needed)."""
-    click.echo(context.engine().config_schema(), nl=False)
+    click.echo(context.engine(api=False).config_schema(), nl=False)
     return 0
 
 

@@ -27,6 +27,7 @@ Every failure a user can cause is an :class:`~adapter_sync.errors.AdapterSyncErr
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -284,9 +285,21 @@ class Engine:
 
     # -- wiring ---------------------------------------------------------------------------
 
+    @property
+    def sandbox_db(self) -> str | None:
+        """The emulator's state file for a ``sandbox:`` URL (None for a real API): PATH made
+        absolute, or the one per-user file whichever folder a command runs from."""
+        url = self.settings.api_url
+        if not url.startswith(SANDBOX_SCHEME):
+            return None
+        from adapter_sync.sandbox import inprocess
+
+        path = url[len(SANDBOX_SCHEME):]
+        return os.path.abspath(path) if path else inprocess.default_db()
+
     def connect(self) -> AdapterClient:
         """The API client for these settings: the one place ``sandbox:`` / ``sandbox:PATH``
-        becomes the in-process emulator (state in ``.adapter-sync/sandbox.db`` by default)."""
+        becomes the in-process emulator (see :attr:`sandbox_db`)."""
         from adapter_sync.client import make_client
 
         s = self.settings
@@ -321,7 +334,7 @@ def _sandbox(path: str, transport: Any) -> tuple[str, Any, str]:
 
     from adapter_sync.sandbox import inprocess
 
-    db = path or inprocess.DEFAULT_DB
+    db = os.path.abspath(path) if path else inprocess.default_db()
     if transport is None:
         try:
             transport = inprocess.transport(db)
@@ -378,7 +391,7 @@ def unfinished(plan: Plan, outcomes: Sequence[Outcome], why: str) -> Result:
 
 def serve_sandbox(*, db: str | None = None, **options: Any) -> None:
     """``adapter-sync sandbox serve``: the emulator over HTTP until Ctrl-C or SIGTERM (state in
-    ``.adapter-sync/sandbox.db`` unless ``db``). ``options``: host, port and fault settings."""
+    the per-user sandbox state unless ``db``). ``options``: host, port and fault settings."""
     try:
         import uvicorn  # noqa: F401 - the `sandbox` extra
     except ImportError:
@@ -390,6 +403,6 @@ def serve_sandbox(*, db: str | None = None, **options: Any) -> None:
     from adapter_sync.sandbox.server import CannotServe, serve
 
     try:
-        serve(db=db or inprocess.DEFAULT_DB, **options)
+        serve(db=db or inprocess.default_db(), **options)
     except CannotServe as exc:
         raise AdapterSyncError(str(exc)) from None

@@ -1,10 +1,10 @@
 """The sandbox in the client's own process: an httpx transport, no server, no port.
 
 The one interface the rest of adapter-sync uses to run the sandbox in-process (``--api-url
-sandbox:`` uses :data:`DEFAULT_DB`, ``sandbox:PATH`` the file PATH)::
+sandbox:`` uses :func:`default_db`, ``sandbox:PATH`` the file PATH)::
 
     from adapter_sync.sandbox import inprocess
-    t = inprocess.transport(inprocess.DEFAULT_DB)
+    t = inprocess.transport(inprocess.default_db())
     client = httpx.AsyncClient(base_url=inprocess.BASE_URL, transport=t,
                                headers={"Authorization": f"Bearer {inprocess.SANDBOX_KEY}"})
 
@@ -27,7 +27,7 @@ from adapter_sync.sandbox.contract import API_PREFIX
 from adapter_sync.sandbox.faults import FaultConfig
 from adapter_sync.sandbox.gate import DroppedConnection
 from adapter_sync.sandbox.ratelimit import Clock
-from adapter_sync.sandbox.store import DEFAULT_DB
+from adapter_sync.sandbox.store import default_db
 
 #: Base URL to use with the in-process transport (any host works; the path must be /v1).
 BASE_URL = "http://sandbox" + API_PREFIX
@@ -62,14 +62,15 @@ class SandboxTransport(httpx.ASGITransport):
             self.sandbox.close()
 
 
-def transport(db_path: str | os.PathLike[str] = DEFAULT_DB, *,
+def transport(db_path: str | os.PathLike[str] | None = None, *,
               faults: FaultConfig | None = None) -> SandboxTransport:
-    """An httpx async transport serving the sandbox over the SQLite file ``db_path``.
+    """An httpx async transport serving the sandbox over the SQLite file ``db_path`` (the
+    per-user :func:`default_db` when None).
 
     The file and its folder are created if missing; a path that cannot hold the database
     raises :class:`OSError` or :class:`sqlite3.Error` (nothing else).
     """
-    return SandboxTransport(db_path, faults)
+    return SandboxTransport(default_db() if db_path is None else db_path, faults)
 
 
 def set_faults(target: SandboxTransport, **settings: Any) -> FaultConfig:
@@ -79,4 +80,4 @@ def set_faults(target: SandboxTransport, **settings: Any) -> FaultConfig:
     return config
 
 
-__all__ = ["BASE_URL", "DEFAULT_DB", "SANDBOX_KEY", "SandboxTransport", "set_faults", "transport"]
+__all__ = ["BASE_URL", "SANDBOX_KEY", "SandboxTransport", "default_db", "set_faults", "transport"]

@@ -29,7 +29,7 @@ from starlette.requests import ClientDisconnect
 from adapter_sync.sandbox.app import create_app
 from adapter_sync.sandbox.faults import FaultConfig, FaultConfigError
 from adapter_sync.sandbox.gate import DroppedConnection
-from adapter_sync.sandbox.store import DEFAULT_DB
+from adapter_sync.sandbox.store import default_db
 
 
 class CannotServe(Exception):
@@ -97,11 +97,12 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8787, db: str = DEFAULT_DB,
+def serve(host: str = "127.0.0.1", port: int = 8787, db: str | None = None,
           latency: float = 0.0, error_rate: float = 0.0, rate_limit_rate: float = 0.0,
           drop_rate: float = 0.0, seed: int | None = None, *,
           access_log: bool = False, **settings: Any) -> None:
-    """Serve the sandbox on ``host:port`` (0 = any free port) over the SQLite file ``db``.
+    """Serve the sandbox on ``host:port`` (0 = any free port) over the SQLite file ``db``
+    (the per-user :func:`~adapter_sync.sandbox.store.default_db` when None).
 
     ``settings`` are further :class:`FaultConfig` keys (``rate_limit``, ``rate_limit_requests``,
     ``rate_limit_window``, ``retry_after_style``, ``reset_style``, ``clock_offset``,
@@ -114,6 +115,7 @@ def serve(host: str = "127.0.0.1", port: int = 8787, db: str = DEFAULT_DB,
             "drop_rate": drop_rate, "seed": seed, **settings})
     except FaultConfigError as exc:
         raise CannotServe(f"invalid fault settings: {exc}") from None
+    db = default_db() if db is None else db
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP (not 0) so asyncio sets TCP_NODELAY on accepted sockets (else ~40 ms stalls)
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)

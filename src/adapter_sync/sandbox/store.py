@@ -21,9 +21,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-#: Where the sandbox keeps its state unless told otherwise (relative to the working directory);
-#: defined here only, re-exported by :mod:`adapter_sync.sandbox.inprocess`.
-DEFAULT_DB = ".adapter-sync/sandbox.db"
+
+def default_db() -> str:
+    """Where the sandbox keeps its state unless told otherwise: one stable path per user,
+    whichever folder a command runs from (``$XDG_STATE_HOME/adapter-sync/sandbox.db``, else
+    ``~/.local/state/adapter-sync/sandbox.db``). Defined here only, re-exported by
+    :mod:`adapter_sync.sandbox.inprocess`."""
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "state")
+    return os.path.join(os.path.abspath(state), "adapter-sync", "sandbox.db")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS connectors (
