@@ -152,19 +152,30 @@ def test_surrounding_whitespace_of_the_key_is_ignored() -> None:
     assert script.requests[0].headers["authorization"] == f"Bearer {KEY}"
 
 
-def test_sandbox_url_needs_no_key_and_uses_the_builtin_one() -> None:
+@pytest.mark.parametrize("url", ["sandbox:", "sandbox:/tmp/unused.db"])
+def test_the_client_knows_no_sandbox_urls(url: str) -> None:
+    # whoever wires a command turns sandbox: into a transport and a base URL (engine)
+    with pytest.raises(AdapterSyncError, match="invalid API URL"):
+        make_client(url, KEY, transport=Script(ok([])).transport)
+
+
+def test_with_a_transport_plain_http_to_any_host_is_accepted() -> None:
+    # requests never leave the process: the loopback-only rule has nothing to protect
     script = Script(ok([]))
-    client = make_client("sandbox:/tmp/unused.db", None, transport=script.transport)
+    client = make_client("http://sandbox/v1", KEY, transport=script.transport)
     assert client.base_url == "http://sandbox/v1"
     assert run(lambda c: c.list_connectors(), client) == []
-    assert script.requests[0].headers["authorization"] == "Bearer pk_live_sandbox"
-    assert script.requests[0].url.path == "/v1/custom-connectors"
-
-
-def test_sandbox_url_uses_the_given_key() -> None:
-    script = Script(ok([]))
-    run(lambda c: c.list_connectors(), make_client("sandbox:", KEY, transport=script.transport))
+    assert str(script.requests[0].url) == "http://sandbox/v1/custom-connectors?include_inactive=true"
     assert script.requests[0].headers["authorization"] == f"Bearer {KEY}"
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("ftp://sandbox/v1", "invalid API URL"), ("http:///v1", "invalid API URL"),
+    ("http://user:pw@sandbox/v1", "must not carry credentials"),
+])
+def test_with_a_transport_the_other_url_checks_stay(url: str, expected: str) -> None:
+    with pytest.raises(AdapterSyncError, match=expected):
+        make_client(url, KEY, transport=Script(ok([])).transport)
 
 
 def test_repr_does_not_show_the_key() -> None:

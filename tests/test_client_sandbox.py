@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,9 +24,8 @@ class Backend:
 
     def client(self, key: str | None = KEY, **kw: Any) -> AdapterClient:
         kw = {**FAST, **kw}
-        if self.kind == "inprocess":
-            return make_client(f"sandbox:{self.handle.db}", key,
-                               transport=self.handle.transport, **kw)
+        if self.kind == "inprocess":  # wired as the engine wires ``sandbox:PATH``
+            return make_client(self.handle.url, key, transport=self.handle.transport, **kw)
         return make_client(self.handle.url, key, **kw)
 
     def set_faults(self, **faults: Any) -> None:
@@ -266,20 +264,3 @@ def test_closed_server_is_a_connection_error(start_sandbox: Any) -> None:
     server.stop()
     with pytest.raises(ApiError, match=r"connection failed.*after 2 attempts"):
         run(make_client(url, KEY, max_attempts=2, **FAST), lambda c: c.create(new("x")))
-
-
-# --------------------------------------------------------------------------- sandbox: URLs
-
-
-def test_sandbox_url_persists_in_its_db_without_a_key(tmp_path: Path) -> None:
-    db = tmp_path / "state" / "sb.db"
-    run(make_client(f"sandbox:{db}", None), lambda c: c.create(new("kept")))
-    live = run(make_client(f"sandbox:{db}", None), lambda c: c.list_connectors())
-    assert [c.source_name for c in live] == ["kept"] and db.exists()
-
-
-def test_bare_sandbox_url_uses_the_default_db(tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    run(make_client("sandbox:", None), lambda c: c.create(new("here")))
-    assert (tmp_path / ".adapter-sync" / "sandbox.db").exists()

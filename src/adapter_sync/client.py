@@ -11,6 +11,9 @@ Safety of retries, per method:
   connect, or a 429. A POST whose answer was lost (timeout, reset after sending, any 5xx)
   raises :class:`~adapter_sync.errors.OutcomeUnknown`: the caller re-lists to find out.
 
+The client knows nothing of the sandbox: whoever wires a command together turns a
+``sandbox:`` URL into a transport and a base URL, and passes both here.
+
 The API key never appears in an exception, a repr or a log record of this module.
 """
 
@@ -20,7 +23,6 @@ import asyncio
 import ipaddress
 import logging
 import random
-import sqlite3
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -36,12 +38,9 @@ from adapter_sync.model import LiveConnector
 from adapter_sync.pacing import Pacer
 from adapter_sync.retry import RETRYABLE_5XX, RetryPolicy, server_wait_hint
 
-__all__ = ["AdapterClient", "make_client", "SANDBOX_KEY", "SANDBOX_DB", "USER_AGENT"]
+__all__ = ["AdapterClient", "make_client", "USER_AGENT"]
 
 API_KEY_ENV = "ADAPTER_API_KEY"
-SANDBOX_KEY = "pk_live_sandbox"
-SANDBOX_DB = ".adapter-sync/sandbox.db"
-SANDBOX_BASE_URL = "http://sandbox/v1"
 USER_AGENT = f"adapter-sync/{__version__}"
 MAX_CONNECTIONS = 64
 EXCERPT_CHARS = 100
@@ -108,8 +107,12 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _check_url(api_url: str) -> str:
-    """The base URL without a trailing slash, or AdapterSyncError if it is unsafe."""
+def _check_url(api_url: str, *, in_process: bool) -> str:
+    """The base URL without a trailing slash, or AdapterSyncError if it is unsafe.
+
+    ``in_process``: requests go to an explicit transport and never leave the process, so
+    plain http to any host is fine; scheme, host and "no credentials" are still checked.
+    """
     try:
         parts = urlsplit(api_url.strip())
         host = parts.hostname or ""
@@ -118,14 +121,12 @@ def _check_url(api_url: str) -> str:
         raise AdapterSyncError(f"invalid API URL {api_url!r}: {exc}") from None
     scheme = parts.scheme.lower()
     if scheme not in ("https", "http") or not host:
-        raise AdapterSyncError(
-            f"invalid API URL {api_url!r}: expected https://HOST/..., or 'sandbox:' / 'sandbox:PATH'"
-        )
+        raise AdapterSyncError(f"invalid API URL {api_url!r}: expected https://HOST/...")
     if parts.username is not None or parts.password is not None:
         raise AdapterSyncError(
             "the API URL must not carry credentials; put the key in ADAPTER_API_KEY"
         )
-    if scheme == "http" and not _is_loopback(host):
+    if scheme == "http" and not in_process and not _is_loopback(host):
         raise AdapterSyncError(
             f"refusing to send the API key over plain http to {host}: https:// is required "
             "(http:// is allowed only to a loopback address such as 127.0.0.1 or localhost)"
@@ -167,28 +168,16 @@ def make_client(
 ) -> AdapterClient:
     """Check the URL and key (no connection yet) and build a client.
 
-    ``api_url``: ``https://...``; ``http://`` only to a loopback host; ``sandbox:`` (state in
-    ``.adapter-sync/sandbox.db``) or ``sandbox:PATH`` for the in-process emulator, which needs
-    no key. ``sleep``/``clock`` replace ``asyncio.sleep``/``time.monotonic`` (for tests).
+    ``api_url``: ``https://...``, or ``http://`` to a loopback host. With an explicit
+    ``transport`` (e.g. the in-process sandbox) requests never leave the process, so plain
+    ``http://`` to any host is accepted. ``api_key``: required (the caller reads it once).
+    ``sleep``/``clock`` replace ``asyncio.sleep``/``time.monotonic`` (for tests).
     """
     if timeout <= 0:
         raise ValueError("timeout must be positive")
     policy = RetryPolicy(max_attempts, deadline, backoff_base, backoff_cap)
-    if api_url.startswith("sandbox:"):
-        db_path = api_url[len("sandbox:"):] or SANDBOX_DB
-        if transport is None:
-            from adapter_sync.sandbox.inprocess import transport as sandbox_transport
-
-            try:
-                transport = sandbox_transport(db_path)
-            except (OSError, sqlite3.Error) as exc:
-                raise AdapterSyncError(
-                    f"cannot open the sandbox database {db_path!r}: {exc}") from None
-        base_url = SANDBOX_BASE_URL
-        key = _check_key(api_key) if api_key and api_key.strip() else SANDBOX_KEY
-    else:
-        base_url = _check_url(api_url)
-        key = _check_key(api_key)
+    base_url = _check_url(api_url, in_process=transport is not None)
+    key = _check_key(api_key)
     return AdapterClient(
         base_url, key, policy=policy, max_rps=max_rps, timeout=timeout, transport=transport,
         sleep=sleep, clock=clock,
