@@ -19,6 +19,7 @@ from adapter_sync.client import AdapterClient, make_client
 from adapter_sync.errors import AdapterSyncError, ApiError, OutcomeUnknown
 from adapter_sync.pacing import Pacer
 from adapter_sync.retry import RetryPolicy, server_wait_hint
+from adapter_sync.secrets import ApiKey
 
 URL = "https://api.test/v1"
 KEY = "pk_live_unit_test_key"
@@ -131,8 +132,8 @@ def test_credentials_in_the_url_are_refused() -> None:
         make_client("https://user:secret@api.test/v1", KEY)
 
 
-@pytest.mark.parametrize("key", [None, ""])
-def test_missing_key_is_refused_before_any_request(key: str | None) -> None:
+@pytest.mark.parametrize("key", [None, "", "  ", ApiKey("")])
+def test_missing_key_is_refused_before_any_request(key: str | ApiKey | None) -> None:
     script = Script(ok([]))
     with pytest.raises(AdapterSyncError, match="ADAPTER_API_KEY"):
         make_client(URL, key, transport=script.transport)
@@ -176,6 +177,13 @@ def test_with_a_transport_plain_http_to_any_host_is_accepted() -> None:
 def test_with_a_transport_the_other_url_checks_stay(url: str, expected: str) -> None:
     with pytest.raises(AdapterSyncError, match=expected):
         make_client(url, KEY, transport=Script(ok([])).transport)
+
+
+def test_an_api_key_object_is_accepted_and_sent() -> None:
+    script = Script(ok([]))
+    run(lambda c: c.list_connectors(),
+        make_client(URL, ApiKey(f" {KEY}\n"), transport=script.transport))
+    assert script.requests[0].headers["authorization"] == f"Bearer {KEY}"
 
 
 def test_repr_does_not_show_the_key() -> None:

@@ -14,7 +14,10 @@ Safety of retries, per method:
 The client knows nothing of the sandbox: whoever wires a command together turns a
 ``sandbox:`` URL into a transport and a base URL, and passes both here.
 
-The API key never appears in an exception, a repr or a log record of this module.
+The API key is held as an :class:`~adapter_sync.secrets.ApiKey`; every message this module
+raises or logs goes through a :class:`~adapter_sync.secrets.Redactor` built from it, and its
+log records name methods and paths only. (Log handlers are the application's to filter: the
+CLI installs ``Redactor.logging_filter()``; this module installs nothing at import.)
 """
 
 from __future__ import annotations
@@ -37,10 +40,10 @@ from adapter_sync.errors import AdapterSyncError, ApiError, OutcomeUnknown
 from adapter_sync.model import LiveConnector
 from adapter_sync.pacing import Pacer
 from adapter_sync.retry import RETRYABLE_5XX, RetryPolicy, server_wait_hint
+from adapter_sync.secrets import API_KEY_ENV, ApiKey, Redactor
 
 __all__ = ["AdapterClient", "make_client", "USER_AGENT"]
 
-API_KEY_ENV = "ADAPTER_API_KEY"
 USER_AGENT = f"adapter-sync/{__version__}"
 MAX_CONNECTIONS = 64
 EXCERPT_CHARS = 100
@@ -52,46 +55,6 @@ log = logging.getLogger("adapter_sync.client")
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
-
-
-# --------------------------------------------------------------------------- redaction
-
-
-class _RedactFilter(logging.Filter):
-    """Defence in depth: replace any registered secret in a log record's final text."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: dict[str, int] = {}
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            text = record.getMessage()
-            if any(secret in text for secret in self.secrets):
-                for secret in self.secrets:
-                    text = text.replace(secret, "***")
-                record.msg, record.args = text, None
-        return True
-
-
-_REDACT = _RedactFilter()
-for _name in ("adapter_sync.client", "httpx", "httpcore.connection", "httpcore.connection_pool",
-              "httpcore.http11", "httpcore.http2", "httpcore.proxy"):
-    logging.getLogger(_name).addFilter(_REDACT)
-
-
-def _register_secret(secret: str) -> None:
-    if len(secret) < 4:  # too short to redact without mangling every message
-        return
-    _REDACT.secrets[secret] = _REDACT.secrets.get(secret, 0) + 1
-
-
-def _unregister_secret(secret: str) -> None:
-    count = _REDACT.secrets.get(secret, 0) - 1
-    if count > 0:
-        _REDACT.secrets[secret] = count
-    else:
-        _REDACT.secrets.pop(secret, None)
 
 
 # --------------------------------------------------------------------------- URL checks
@@ -124,7 +87,7 @@ def _check_url(api_url: str, *, in_process: bool) -> str:
         raise AdapterSyncError(f"invalid API URL {api_url!r}: expected https://HOST/...")
     if parts.username is not None or parts.password is not None:
         raise AdapterSyncError(
-            "the API URL must not carry credentials; put the key in ADAPTER_API_KEY"
+            f"the API URL must not carry credentials; put the key in {API_KEY_ENV}"
         )
     if scheme == "http" and not in_process and not _is_loopback(host):
         raise AdapterSyncError(
@@ -134,14 +97,14 @@ def _check_url(api_url: str, *, in_process: bool) -> str:
     return api_url.strip().rstrip("/")
 
 
-def _check_key(api_key: str | None) -> str:
-    """The key without surrounding whitespace; refused (never echoed) if unusable."""
-    key = (api_key or "").strip()
+def _check_key(api_key: ApiKey | str | None) -> ApiKey:
+    """The key (surrounding whitespace dropped); refused, never echoed, if unusable."""
+    key = api_key if isinstance(api_key, ApiKey) else ApiKey(api_key or "")
     if not key:
         raise AdapterSyncError(
             f"no API key: set {API_KEY_ENV} (keys are made in the Adapter web console)"
         )
-    if not all("!" <= ch <= "~" for ch in key):
+    if not all("!" <= ch <= "~" for ch in key.reveal()):
         raise AdapterSyncError(
             f"{API_KEY_ENV} contains characters an HTTP header cannot carry (inner whitespace, "
             "a line break or non-ASCII): check how it was pasted"
@@ -154,7 +117,7 @@ def _check_key(api_key: str | None) -> str:
 
 def make_client(
     api_url: str,
-    api_key: str | None,
+    api_key: ApiKey | str | None,
     *,
     max_attempts: int = 8,
     deadline: float = 120.0,
@@ -276,7 +239,7 @@ class AdapterClient:
     def __init__(
         self,
         base_url: str,
-        api_key: str,
+        api_key: ApiKey | str,
         *,
         policy: RetryPolicy | None = None,
         max_rps: float | None = None,
@@ -285,11 +248,12 @@ class AdapterClient:
         sleep: Sleep | None = None,
         clock: Clock | None = None,
     ) -> None:
+        key = api_key if isinstance(api_key, ApiKey) else ApiKey(api_key)
         self._base_url = base_url.rstrip("/")
         split = urlsplit(self._base_url)
         self._base_path = split.path
         self._host = split.netloc
-        self._key = api_key
+        self._redact = Redactor([key])
         self._policy = policy or RetryPolicy()
         self._timeout = timeout
         self._sleep: Sleep = sleep or asyncio.sleep
@@ -297,10 +261,9 @@ class AdapterClient:
         self._pacer = Pacer(max_rps, self._clock)
         self._rng = random.Random()
         self._closed = False
-        _register_secret(api_key)
         self._http = httpx.AsyncClient(
             headers={
-                "Authorization": f"Bearer {api_key}",
+                "Authorization": f"Bearer {key.reveal()}",
                 "User-Agent": USER_AGENT,
                 "Accept": "application/json",
             },
@@ -333,10 +296,7 @@ class AdapterClient:
         if self._closed:
             return
         self._closed = True
-        try:
-            await self._http.aclose()
-        finally:
-            _unregister_secret(self._key)
+        await self._http.aclose()
 
     def __repr__(self) -> str:
         return f"<AdapterClient {self._base_url}>"
@@ -416,9 +376,6 @@ class AdapterClient:
         return LiveConnector.from_api(data)
 
     # -- errors
-
-    def _redact(self, text: str) -> str:
-        return text.replace(self._key, "***") if self._key and len(self._key) >= 4 else text
 
     def _error(self, message: str, response: httpx.Response | None = None, *,
                status: int | None = None, request_id: str | None = None,
@@ -556,7 +513,8 @@ class AdapterClient:
                 raise self._exhausted(
                     what, failure, attempt,
                     f"the next wait ({wait:.1f}s) would pass the {policy.deadline:g}s deadline")
-            log.debug("%s %s: %s; retrying in %.2fs", method, shown, failure.summary, wait)
+            log.debug("%s %s: %s; retrying in %.2fs", method, shown,
+                      self._redact(failure.summary), wait)
             await self._sleep(wait)
 
     async def _send(self, method: str, url: str, *, params: Mapping[str, str] | None,
