@@ -3,7 +3,9 @@
 ``make_client()`` validates the URL and the key before any connection, then returns an
 :class:`AdapterClient` to use as ``async with make_client(...) as client:``.
 
-Safety of retries, per method:
+Each call is a short retry loop: wait for a turn (:mod:`adapter_sync.pacing`), send one
+attempt, let :func:`adapter_sync.classify.classify` judge the answer or the exception, then
+return, raise, or wait and try again. Safety of retries, per method:
 
 - GET and PATCH (PATCH carries full desired values) are retried on 429, 500/502/503/504,
   connection failures, timeouts and dropped connections.
@@ -15,9 +17,9 @@ The client knows nothing of the sandbox: whoever wires a command together turns 
 ``sandbox:`` URL into a transport and a base URL, and passes both here.
 
 The API key is held as an :class:`~adapter_sync.secrets.ApiKey`; every message this module
-raises or logs goes through a :class:`~adapter_sync.secrets.Redactor` built from it, and its
-log records name methods and paths only. (Log handlers are the application's to filter: the
-CLI installs ``Redactor.logging_filter()``; this module installs nothing at import.)
+raises goes through a :class:`~adapter_sync.secrets.Redactor` built from it, and its log
+records name methods and paths only. (Log handlers are the application's to filter: the CLI
+installs ``Redactor.logging_filter()``; this module installs nothing at import.)
 """
 
 from __future__ import annotations
@@ -29,27 +31,33 @@ import random
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import httpx
 
 from adapter_sync import __version__
+from adapter_sync.classify import (
+    MAX_RESPONSE_BYTES,
+    Call,
+    Lost,
+    Refused,
+    Retry,
+    Success,
+    TooLarge,
+    classify,
+    excerpt,
+)
 from adapter_sync.errors import AdapterSyncError, ApiError, OutcomeUnknown
 from adapter_sync.model import LiveConnector
 from adapter_sync.pacing import Pacer
-from adapter_sync.retry import RETRYABLE_5XX, RetryPolicy, server_wait_hint
+from adapter_sync.retry import RetryPolicy
 from adapter_sync.secrets import API_KEY_ENV, ApiKey, Redactor
 
 __all__ = ["AdapterClient", "make_client", "USER_AGENT"]
 
 USER_AGENT = f"adapter-sync/{__version__}"
 MAX_CONNECTIONS = 64
-EXCERPT_CHARS = 100
-#: A response body larger than this is refused, never read whole (a list of ~100,000
-#: connectors stays well under it; a hostile or broken server must not exhaust memory).
-MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 log = logging.getLogger("adapter_sync.client")
 
@@ -147,76 +155,6 @@ def make_client(
     )
 
 
-# --------------------------------------------------------------------------- failures
-
-
-@dataclass(frozen=True)
-class _Failure:
-    """One failed attempt that may be retried."""
-
-    summary: str  # e.g. "rate limited (429)", "server error (503)", "connection failed (...)"
-    status: int | None = None
-    request_id: str | None = None
-    wait_hint: float | None = None  # seconds the server asked for (429)
-
-
-def _excerpt(text: str) -> str:
-    text = " ".join(text.split())
-    if not text:
-        return "(empty body)"
-    return repr(text[:EXCERPT_CHARS] + ("…" if len(text) > EXCERPT_CHARS else ""))
-
-
-def _network_summary(exc: Exception) -> str:
-    # str(exc) of an httpx error never includes request headers; keep it short anyway.
-    detail = " ".join(str(exc).split())[:EXCERPT_CHARS]
-    name = type(exc).__name__
-    return f"{name}: {detail}" if detail else name
-
-
-class _TooLarge(Exception):
-    """A response body over MAX_RESPONSE_BYTES (declared, or counted while reading)."""
-
-    def __init__(self, status: int, declared: int | None) -> None:
-        super().__init__(status, declared)
-        self.status, self.declared = status, declared
-
-
-def _error_body(response: httpx.Response) -> tuple[str | None, str, Any]:
-    """(code, message, details) from either error shape, or an excerpt of a non-JSON body."""
-    try:
-        data = response.json()
-    except ValueError:
-        return None, f"non-JSON body {_excerpt(response.text)}", None
-    if not isinstance(data, dict):
-        return None, f"unexpected body {_excerpt(response.text)}", None
-    code = data.get("error")
-    message = data.get("message")
-    details = data.get("details")
-    if isinstance(code, dict):  # {"error": {"code": ..., "message": ...}}
-        message = message or code.get("message")
-        details = details or code.get("details")
-        code = code.get("code") or code.get("type")
-    detail = data.get("detail")
-    if isinstance(detail, list):  # FastAPI validation errors
-        parts = []
-        for item in detail[:5]:
-            if not isinstance(item, dict):
-                parts.append(str(item))
-                continue
-            loc = [str(p) for p in item.get("loc") or () if p != "body"]
-            msg = str(item.get("msg") or item.get("type") or "invalid")
-            parts.append(f"{'.'.join(loc)}: {msg}" if loc else msg)
-        if len(detail) > 5:
-            parts.append(f"and {len(detail) - 5} more")
-        message = "; ".join(parts) or message
-    elif isinstance(detail, str) and not message:
-        message = detail
-    if not message:
-        message = str(code) if code else f"unexpected body {_excerpt(response.text)}"
-    return (str(code) if code else None), str(message), details
-
-
 # --------------------------------------------------------------------------- the client
 
 
@@ -252,7 +190,6 @@ class AdapterClient:
         self._base_url = base_url.rstrip("/")
         split = urlsplit(self._base_url)
         self._base_path = split.path
-        self._host = split.netloc
         self._redact = Redactor([key])
         self._policy = policy or RetryPolicy()
         self._timeout = timeout
@@ -314,7 +251,7 @@ class AdapterClient:
         if not isinstance(data, list):
             raise self._error(
                 f"{what}: expected a JSON array, got {type(data).__name__} "
-                f"{_excerpt(response.text)}", response,
+                f"{excerpt(response.text)}", response,
             )
         try:
             return [LiveConnector.from_api(item) for item in data]
@@ -322,7 +259,7 @@ class AdapterClient:
             bad = next((i for i in data if not _looks_like_connector(i)), None)
             raise self._error(
                 f"{what}: unexpected item in the response ({type(exc).__name__}: {exc}): "
-                f"{_excerpt(repr(bad))}", response,
+                f"{excerpt(repr(bad))}", response,
             ) from None
 
     async def create(self, body: Mapping[str, Any]) -> LiveConnector:
@@ -353,7 +290,7 @@ class AdapterClient:
         if ctype and "json" not in ctype.lower():
             raise self._error(
                 f"{what}: expected JSON, got content-type {ctype.split(';')[0]!r} "
-                f"(HTTP {response.status_code}) {_excerpt(response.text)}",
+                f"(HTTP {response.status_code}) {excerpt(response.text)}",
                 response, unknown=unknown,
             )
         try:
@@ -361,7 +298,7 @@ class AdapterClient:
         except ValueError:
             raise self._error(
                 f"{what}: malformed JSON in the response (HTTP {response.status_code}) "
-                f"{_excerpt(response.text)}", response, unknown=unknown,
+                f"{excerpt(response.text)}", response, unknown=unknown,
             ) from None
 
     def _connector(self, response: httpx.Response, what: str, *, unknown: bool) -> LiveConnector:
@@ -370,7 +307,7 @@ class AdapterClient:
         data = self._json(response, what, unknown=unknown)
         if not isinstance(data, dict) or not _looks_like_connector(data):
             raise self._error(
-                f"{what}: the response is not a connector {_excerpt(response.text)}",
+                f"{what}: the response is not a connector {excerpt(response.text)}",
                 response, unknown=unknown,
             )
         return LiveConnector.from_api(data)
@@ -388,26 +325,18 @@ class AdapterClient:
         cls = OutcomeUnknown if unknown else ApiError
         return cls(self._redact(message), status=status, request_id=request_id)
 
-    def _refusal(self, response: httpx.Response, what: str) -> ApiError:
-        """The error for a non-retryable 4xx/5xx answer."""
-        status = response.status_code
-        code, message, details = _error_body(response)
-        if status == 401:
-            text = (f"{what}: authentication failed (HTTP 401): the API key was rejected; "
-                    f"check {API_KEY_ENV}")
-            if message and not message.startswith(("non-JSON", "unexpected body")):
-                text += f" (server: {message})"
-        elif status == 403:
-            scopes = details.get("missing_scopes") if isinstance(details, dict) else None
-            if isinstance(scopes, list) and scopes:
-                text = (f"{what}: permission denied (HTTP 403): the API key lacks the scope(s) "
-                        f"{', '.join(map(str, scopes))}")
-            else:
-                text = f"{what}: permission denied (HTTP 403): {message}"
-        else:
-            label = f"HTTP {status}" + (f" {code}" if code else "")
-            text = f"{what}: {message} ({label})"
-        return self._error(text, response)
+    def _exhausted(self, what: str, failure: Retry, attempts: int,
+                   why: str | None = None) -> ApiError:
+        text = f"{what}: {failure.summary} after {attempts} attempt{'s' * (attempts != 1)}"
+        if why:
+            text += f"; giving up: {why}"
+        return self._error(text, status=failure.status, request_id=failure.request_id)
+
+    def _lost(self, what: str, lost: Lost) -> ApiError:
+        """An OutcomeUnknown: the write was sent and its answer lost."""
+        text = (f"{what}: the answer was lost ({lost.summary}); "
+                "the write may or may not have happened")
+        return self._error(text, status=lost.status, request_id=lost.request_id, unknown=True)
 
     # -- the retry loop
 
@@ -428,86 +357,32 @@ class AdapterClient:
         if self._closed:
             raise RuntimeError("AdapterClient is closed")
         policy = self._policy
-        url = self._base_url + path
+        call = Call(method, self._base_url + path, what, safe)
         shown = self._base_path + path  # for logs: the path only, never headers
         deadline_at = self._clock() + policy.deadline
-        failure: _Failure | None = None
+        failure: Retry | None = None
         attempt = 0
         while True:
             attempt += 1
             await self._wait_turn(deadline_at, what, attempt, failure)
-            remaining = max(deadline_at - self._clock(), 0.001)
-            timeout = httpx.Timeout(min(self._timeout, remaining), pool=None)
-            started = self._clock()
-            try:
-                # The whole exchange (connect, headers, body) is bounded by the deadline, not
-                # only each read: a server dripping one byte per second must not hold us.
-                response = await _within(
-                    self._send(method, url, params=params, json=json, timeout=timeout),
-                    remaining,
-                )
-            except _TooLarge as exc:
-                size = f"{exc.declared} bytes declared" if exc.declared else "not read whole"
-                raise self._error(
-                    f"{what}: the response is too large (over "
-                    f"{MAX_RESPONSE_BYTES // (1024 * 1024)} MiB, {size}; HTTP {exc.status})",
-                    status=exc.status, unknown=not safe) from None
-            except asyncio.TimeoutError:
-                # Sent (maybe), answer not complete in time: the server may have acted on it.
-                failure = _Failure("timed out (no complete answer before the deadline)")
-                log.debug("%s %s -> deadline passed (attempt %d/%d)", method, shown,
-                          attempt, policy.max_attempts)
-                if not safe:
-                    raise self._lost(what, failure) from None
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                # Nothing reached the server: safe to retry for every method.
-                failure = _Failure(
-                    f"connection failed: could not connect to {self._host} "
-                    f"({_network_summary(exc)})")
-                log.debug("%s %s -> %s (attempt %d/%d)", method, shown, type(exc).__name__,
-                          attempt, policy.max_attempts)
-            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-                # Sent (maybe fully), answer lost: the server may have acted on it.
-                kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "connection lost"
-                failure = _Failure(f"{kind} ({_network_summary(exc)})")
-                log.debug("%s %s -> %s (attempt %d/%d)", method, shown, type(exc).__name__,
-                          attempt, policy.max_attempts)
-                if not safe:
-                    raise self._lost(what, failure) from None
-            except httpx.HTTPError as exc:  # bad URL, local protocol error: not retryable
-                raise self._error(f"{what}: request failed ({_network_summary(exc)})") from None
-            else:
-                status = response.status_code
-                request_id = response.headers.get("x-request-id")
-                if log.isEnabledFor(logging.DEBUG):
-                    log.debug("%s %s -> %d (attempt %d/%d, %.0f ms, request id %s)", method,
-                              shown, status, attempt, policy.max_attempts,
-                              (self._clock() - started) * 1000, request_id or "-")
-                if 200 <= status < 300:
-                    return response
-                if status == 429:
-                    hint = server_wait_hint(response.headers, time.time())
-                    failure = _Failure("rate limited (429)", status, request_id, hint)
-                elif status >= 500:
-                    _, message, _ = _error_body(response)
-                    failure = _Failure(f"server error ({status}: {message})", status, request_id)
-                    if not safe:
-                        raise self._lost(what, failure) from None
-                    if status not in RETRYABLE_5XX:
-                        raise self._refusal(response, what)
-                elif 300 <= status < 400:
-                    where = response.headers.get("location", "?")
-                    raise self._error(
-                        f"{what}: unexpected redirect (HTTP {status}) to {where}; "
-                        "check the API URL", response)
-                else:
-                    raise self._refusal(response, what)
+            outcome = await self._attempt(call, params, json, deadline_at)
+            verdict = classify(call, outcome, server_now=time.time())
+            if log.isEnabledFor(logging.DEBUG):
+                self._log_attempt(method, shown, outcome, attempt)
+            if isinstance(verdict, Success):
+                return verdict.response
+            if isinstance(verdict, Refused):
+                raise self._error(verdict.message, status=verdict.status,
+                                  request_id=verdict.request_id, unknown=verdict.unknown)
+            if isinstance(verdict, Lost):
+                raise self._lost(what, verdict)
+            failure = verdict
             # A retryable failure: wait, unless attempts or the deadline are exhausted.
             if attempt >= policy.max_attempts:
                 raise self._exhausted(what, failure, attempt)
             wait = (failure.wait_hint if failure.wait_hint is not None
                     else policy.backoff(attempt, self._rng))
-            if failure.status == 429:
+            if failure.rate_limited:
                 self._pacer.hold_until(self._clock() + wait)
             if self._clock() + wait > deadline_at:
                 raise self._exhausted(
@@ -517,22 +392,51 @@ class AdapterClient:
                       self._redact(failure.summary), wait)
             await self._sleep(wait)
 
+    async def _attempt(self, call: Call, params: Mapping[str, str] | None, json: Any,
+                       deadline_at: float) -> httpx.Response | BaseException:
+        """One exchange, bounded by the deadline: the answer, or the exception it raised."""
+        remaining = max(deadline_at - self._clock(), 0.001)
+        timeout = httpx.Timeout(min(self._timeout, remaining), pool=None)
+        try:
+            # The whole exchange (connect, headers, body) is bounded by the deadline, not only
+            # each read: a server dripping one byte per second must not hold us.
+            return await _within(
+                self._send(call.method, call.url, params=params, json=json, timeout=timeout),
+                remaining,
+            )
+        except (TooLarge, asyncio.TimeoutError, httpx.HTTPError) as exc:
+            return exc
+
+    def _log_attempt(self, method: str, shown: str, outcome: httpx.Response | BaseException,
+                     attempt: int) -> None:
+        max_attempts = self._policy.max_attempts
+        if isinstance(outcome, httpx.Response):
+            elapsed = outcome.extensions.get("adapter_sync.elapsed", 0.0)
+            log.debug("%s %s -> %d (attempt %d/%d, %.0f ms, request id %s)", method, shown,
+                      outcome.status_code, attempt, max_attempts, elapsed * 1000,
+                      outcome.headers.get("x-request-id") or "-")
+        else:
+            name = ("deadline passed" if isinstance(outcome, asyncio.TimeoutError)
+                    else type(outcome).__name__)
+            log.debug("%s %s -> %s (attempt %d/%d)", method, shown, name, attempt, max_attempts)
+
     async def _send(self, method: str, url: str, *, params: Mapping[str, str] | None,
                     json: Any, timeout: httpx.Timeout) -> httpx.Response:
         """One request; the body is read in full but never past MAX_RESPONSE_BYTES."""
+        started = self._clock()
         request = self._http.build_request(method, url, params=params, json=json,
                                            timeout=timeout)
         response = await self._http.send(request, stream=True)
         try:
             declared = response.headers.get("content-length", "").strip()
             if declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
-                raise _TooLarge(response.status_code, int(declared))
+                raise TooLarge(response.status_code, int(declared))
             chunks: list[bytes] = []
             size = 0
             async for chunk in response.aiter_bytes():  # decoded: a gzip bomb is counted too
                 size += len(chunk)
                 if size > MAX_RESPONSE_BYTES:
-                    raise _TooLarge(response.status_code, None)
+                    raise TooLarge(response.status_code, None)
                 chunks.append(chunk)
         finally:
             await response.aclose()
@@ -540,11 +444,12 @@ class AdapterClient:
         headers = [(k, v) for k, v in response.headers.multi_items()
                    if k.lower() not in ("content-encoding", "content-length",
                                         "transfer-encoding")]
+        extensions = {**response.extensions, "adapter_sync.elapsed": self._clock() - started}
         return httpx.Response(response.status_code, headers=headers, content=b"".join(chunks),
-                              request=request, extensions=response.extensions)
+                              request=request, extensions=extensions)
 
     async def _wait_turn(self, deadline_at: float, what: str, attempt: int,
-                         failure: _Failure | None) -> None:
+                         failure: Retry | None) -> None:
         """Wait for this call's slot (max_rps pacing, 429 hold), never past the deadline."""
         now = self._clock()
         slot = self._pacer.reserve(now)
@@ -559,20 +464,6 @@ class AdapterClient:
                 f"{what}: not sent: waiting for a slot (rate limit hold or --max-rps "
                 f"pacing) would pass the {self._policy.deadline:g}s deadline")
         await self._sleep(slot - now)
-
-    def _exhausted(self, what: str, failure: _Failure, attempts: int,
-                   why: str | None = None) -> ApiError:
-        text = f"{what}: {failure.summary} after {attempts} attempt{'s' * (attempts != 1)}"
-        if why:
-            text += f"; giving up: {why}"
-        return self._error(text, status=failure.status, request_id=failure.request_id)
-
-    def _lost(self, what: str, failure: _Failure) -> ApiError:
-        """An OutcomeUnknown: the write was sent and its answer lost."""
-        text = (f"{what}: the answer was lost ({failure.summary}); "
-                "the write may or may not have happened")
-        return self._error(text, status=failure.status, request_id=failure.request_id,
-                           unknown=True)
 
 
 def _looks_like_connector(item: Any) -> bool:
