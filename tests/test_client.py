@@ -32,7 +32,12 @@ def conn(source_name: str = "crm", **extra: Any) -> dict[str, Any]:
 
 
 class FakeTime:
-    """A clock and a sleep that records waits; sleeping advances the clock (unless frozen)."""
+    """A clock and a sleep that records waits; sleeping advances the clock (unless frozen).
+
+    ``wall()`` is the matching wall clock (epoch seconds) for the headers that carry one.
+    """
+
+    EPOCH = 1_700_000_000.0
 
     def __init__(self, advance: bool = True) -> None:
         self.now = 1000.0
@@ -41,6 +46,9 @@ class FakeTime:
 
     def clock(self) -> float:
         return self.now
+
+    def wall(self) -> float:
+        return self.EPOCH + self.now
 
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
@@ -382,6 +390,20 @@ def test_429_without_hints_backs_off_with_jitter_within_the_cap() -> None:
     run(lambda c: c.list_connectors(), client_for(script, fake, backoff_base=0.1, backoff_cap=0.25))
     assert len(fake.sleeps) == 3
     assert all(0 <= s <= bound for s, bound in zip(fake.sleeps, [0.1, 0.2, 0.25], strict=True))
+
+
+@pytest.mark.parametrize("headers", [
+    {"Retry-After": "0"},
+    {"X-RateLimit-Reset": str(int(FakeTime.EPOCH + 1000) - 3)},  # past: the server runs behind
+    {"Retry-After": "0", "X-RateLimit-Reset": str(int(FakeTime.EPOCH + 1000) - 3)},
+], ids=["retry-after-0", "reset-past", "both"])
+def test_a_zero_or_past_hint_still_backs_off(headers: dict[str, str]) -> None:
+    fake = FakeTime()
+    script = Script(err(429, **headers), err(429, **headers), ok([]))
+    run(lambda c: c.list_connectors(),
+        client_for(script, fake, backoff_base=0.4, backoff_cap=10, wall_clock=fake.wall))
+    assert len(fake.sleeps) == 2 and len(script.requests) == 3
+    assert 0 < fake.sleeps[0] <= 0.4 and 0 < fake.sleeps[1] <= 0.8  # the normal backoff
 
 
 def test_rate_limit_exhaustion_says_how_many_attempts() -> None:

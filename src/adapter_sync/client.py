@@ -136,13 +136,15 @@ def make_client(
     backoff_cap: float = 30.0,
     sleep: Sleep | None = None,
     clock: Clock | None = None,
+    wall_clock: Clock | None = None,
 ) -> AdapterClient:
     """Check the URL and key (no connection yet) and build a client.
 
     ``api_url``: ``https://...``, or ``http://`` to a loopback host. With an explicit
     ``transport`` (e.g. the in-process sandbox) requests never leave the process, so plain
     ``http://`` to any host is accepted. ``api_key``: required (the caller reads it once).
-    ``sleep``/``clock`` replace ``asyncio.sleep``/``time.monotonic`` (for tests).
+    ``sleep``/``clock``/``wall_clock`` replace ``asyncio.sleep``/``time.monotonic``/
+    ``time.time`` (for tests).
     """
     if timeout <= 0:
         raise ValueError("timeout must be positive")
@@ -151,7 +153,7 @@ def make_client(
     key = _check_key(api_key)
     return AdapterClient(
         base_url, key, policy=policy, max_rps=max_rps, timeout=timeout, transport=transport,
-        sleep=sleep, clock=clock,
+        sleep=sleep, clock=clock, wall_clock=wall_clock,
     )
 
 
@@ -185,6 +187,7 @@ class AdapterClient:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep | None = None,
         clock: Clock | None = None,
+        wall_clock: Clock | None = None,
     ) -> None:
         key = api_key if isinstance(api_key, ApiKey) else ApiKey(api_key)
         self._base_url = base_url.rstrip("/")
@@ -195,6 +198,7 @@ class AdapterClient:
         self._timeout = timeout
         self._sleep: Sleep = sleep or asyncio.sleep
         self._clock: Clock = clock or time.monotonic
+        self._wall: Clock = wall_clock or time.time
         self._pacer = Pacer(max_rps, self._clock)
         self._rng = random.Random()
         self._closed = False
@@ -366,7 +370,7 @@ class AdapterClient:
             attempt += 1
             await self._wait_turn(deadline_at, what, attempt, failure)
             outcome = await self._attempt(call, params, json, deadline_at)
-            verdict = classify(call, outcome, server_now=time.time())
+            verdict = classify(call, outcome, server_now=self._wall())
             if log.isEnabledFor(logging.DEBUG):
                 self._log_attempt(method, shown, outcome, attempt)
             if isinstance(verdict, Success):
@@ -380,8 +384,10 @@ class AdapterClient:
             # A retryable failure: wait, unless attempts or the deadline are exhausted.
             if attempt >= policy.max_attempts:
                 raise self._exhausted(what, failure, attempt)
-            wait = (failure.wait_hint if failure.wait_hint is not None
-                    else policy.backoff(attempt, self._rng))
+            # A zero or past hint (``Retry-After: 0``, a reset behind our clock) still means
+            # "back off", never "retry now": at least the normal backoff.
+            hint = failure.wait_hint
+            wait = hint if hint is not None and hint > 0 else policy.backoff(attempt, self._rng)
             if failure.rate_limited:
                 self._pacer.hold_until(self._clock() + wait)
             if self._clock() + wait > deadline_at:
