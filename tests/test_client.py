@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from adapter_sync import __version__
 from adapter_sync.client import AdapterClient, make_client
 from adapter_sync.errors import AdapterSyncError, ApiError, OutcomeUnknown
-from adapter_sync.pacing import Pacer
+from adapter_sync.pacing import BLOCKED, Pacer, Turn
 from adapter_sync.retry import RetryPolicy, server_wait_hint
 from adapter_sync.secrets import ApiKey
 
@@ -544,12 +544,20 @@ def test_retries_stay_within_attempts_and_deadline(steps, max_attempts, deadline
 
 def test_pacer_spaces_slots_and_honours_holds() -> None:
     now = [10.0]
+
+    def answered(pacer: Pacer, turn: Turn) -> Turn:  # the first turn probes: answer it
+        assert turn.probe and pacer.reserve() is BLOCKED
+        pacer.record(turn, None, status=200, sent=0.0, received=0.0)
+        return turn
+
     pacer = Pacer(4.0, lambda: now[0])
-    assert [pacer.reserve() for _ in range(3)] == [10.0, 10.25, 10.5]
+    first = answered(pacer, pacer.reserve())
+    assert [first.at] + [pacer.reserve().at for _ in range(2)] == [10.0, 10.25, 10.5]
     pacer.hold_until(20.0)
-    assert pacer.reserve() == 20.0
+    assert pacer.reserve().at == 20.0
     unpaced = Pacer(None, lambda: now[0])
-    assert [unpaced.reserve() for _ in range(3)] == [10.0] * 3
+    first = answered(unpaced, unpaced.reserve())
+    assert [first.at] + [unpaced.reserve().at for _ in range(2)] == [10.0] * 3
 
 
 def test_max_rps_paces_concurrent_calls_of_one_client() -> None:

@@ -1,11 +1,13 @@
-"""Rate-limit headers and the server's clock estimate, unit by unit."""
+"""Rate-limit headers, the server's clock estimate and the pacer's budget, unit by unit."""
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 
 import pytest
 
+from adapter_sync.pacing import BLOCKED, Pacer, TooLate, Turn
 from adapter_sync.ratelimit import RateLimitInfo, ServerClock
 from adapter_sync.retry import parse_reset
 
@@ -89,3 +91,86 @@ def test_a_clock_that_jumped_starts_the_estimate_again() -> None:
     clock.observe(RateLimitInfo(date=NOW), sent=NOW, received=NOW)
     clock.observe(RateLimitInfo(date=NOW + 60), sent=NOW + 1, received=NOW + 1)
     assert clock.offset == pytest.approx(59.0)
+
+
+# --------------------------------------------------------------------------- the pacer's budget
+
+
+class Clocks:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def clock(self) -> float:
+        return self.now
+
+    def wall(self) -> float:
+        return NOW + self.now - 100.0
+
+
+def answered(pacer: Pacer, turn: Turn | object, clocks: Clocks, **info: float) -> Turn:
+    assert isinstance(turn, Turn)
+    pacer.record(turn, RateLimitInfo(**info) if info else None, status=200,
+                 sent=clocks.wall(), received=clocks.wall())
+    return turn
+
+
+def test_the_budget_left_is_spread_evenly_up_to_the_reset() -> None:
+    clocks = Clocks()
+    pacer = Pacer(None, clocks.clock, wall=clocks.wall)
+    first = pacer.reserve()
+    assert first.probe and pacer.reserve() is BLOCKED  # the others wait for its answer
+    answered(pacer, first, clocks, limit=10, remaining=4, reset=NOW + 2.0)
+    turns = [pacer.reserve() for _ in range(4)]
+    assert [t.at - 100 for t in turns] == pytest.approx([0.0, 0.5, 1.0, 1.5])
+    after = pacer.reserve()  # used up: after the reset (and a guard), probing the new budget
+    assert after.probe and after.at - 100 == pytest.approx(2.02)
+
+
+def test_the_budget_counts_requests_sent_since_its_answer() -> None:
+    clocks = Clocks()
+    pacer = Pacer(None, clocks.clock, wall=clocks.wall)
+    answered(pacer, pacer.reserve(), clocks)  # no budget announced yet
+    early = [pacer.reserve() for _ in range(3)]  # sent before the answer below
+    answered(pacer, early[0], clocks, limit=10, remaining=3, reset=NOW + 1.0)
+    # 3 left, 2 of them already spent by early[1:], so one more now, then the reset
+    assert pacer.reserve().at == 100.0
+    assert pacer.reserve().at - 100 == pytest.approx(1.02)
+
+
+def test_a_reset_past_the_deadline_is_too_late_without_reserving() -> None:
+    clocks = Clocks()
+    pacer = Pacer(None, clocks.clock, wall=clocks.wall)
+    answered(pacer, pacer.reserve(), clocks, limit=10, remaining=0, reset=NOW + 300)
+    late = pacer.reserve(not_after=100.0 + 120)
+    assert isinstance(late, TooLate) and late.reason == "rate_limit"
+    assert late.at - 100 == pytest.approx(300.02)
+    assert pacer.reserve(not_after=100.0 + 400).at == late.at  # nothing was taken
+
+
+def test_news_of_a_budget_used_up_by_others_invalidates_waiting_turns() -> None:
+    clocks = Clocks()
+    pacer = Pacer(None, clocks.clock, wall=clocks.wall)
+    answered(pacer, pacer.reserve(), clocks, limit=10, remaining=5, reset=NOW + 1.0)
+    waiting = [pacer.reserve() for _ in range(3)]
+    assert all(pacer.still_valid(t) for t in waiting)
+    answered(pacer, waiting[0], clocks, limit=10, remaining=0, reset=NOW + 1.0)
+    assert not pacer.still_valid(waiting[1])
+
+
+def test_a_probe_that_gets_no_answer_still_releases_the_others() -> None:
+    clocks = Clocks()
+
+    async def main() -> None:
+        pacer = Pacer(None, clocks.clock, wall=clocks.wall)
+        probe = pacer.reserve()
+        assert pacer.reserve() is BLOCKED
+        waiter = pacer.probe_answered()
+        assert not waiter.done()
+        pacer.record(probe, None, status=None, sent=0.0, received=0.0)  # connection failed
+        assert waiter.done() and isinstance(pacer.reserve(), Turn)
+        cancelled = Pacer(None, clocks.clock)
+        first = cancelled.reserve()
+        cancelled.cancel(first)  # never sent: the next one probes instead
+        assert cancelled.reserve().probe
+
+    asyncio.run(main())

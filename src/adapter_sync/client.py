@@ -50,7 +50,8 @@ from adapter_sync.classify import (
 )
 from adapter_sync.errors import AdapterSyncError, ApiError, OutcomeUnknown
 from adapter_sync.model import LiveConnector
-from adapter_sync.pacing import Pacer
+from adapter_sync.pacing import Blocked, Pacer, TooLate, Turn
+from adapter_sync.ratelimit import RateLimitInfo
 from adapter_sync.retry import RetryPolicy
 from adapter_sync.secrets import API_KEY_ENV, ApiKey, Redactor
 
@@ -143,6 +144,7 @@ def make_client(
     ``api_url``: ``https://...``, or ``http://`` to a loopback host. With an explicit
     ``transport`` (e.g. the in-process sandbox) requests never leave the process, so plain
     ``http://`` to any host is accepted. ``api_key``: required (the caller reads it once).
+    ``max_rps``: at most this many requests per second (see :mod:`adapter_sync.pacing`).
     ``sleep``/``clock``/``wall_clock`` replace ``asyncio.sleep``/``time.monotonic``/
     ``time.time`` (for tests).
     """
@@ -199,7 +201,7 @@ class AdapterClient:
         self._sleep: Sleep = sleep or asyncio.sleep
         self._clock: Clock = clock or time.monotonic
         self._wall: Clock = wall_clock or time.time
-        self._pacer = Pacer(max_rps, self._clock)
+        self._pacer = Pacer(max_rps, self._clock, wall=self._wall)
         self._rng = random.Random()
         self._closed = False
         self._http = httpx.AsyncClient(
@@ -368,9 +370,13 @@ class AdapterClient:
         attempt = 0
         while True:
             attempt += 1
-            await self._wait_turn(deadline_at, what, attempt, failure)
-            outcome = await self._attempt(call, params, json, deadline_at)
-            verdict = classify(call, outcome, server_now=self._wall())
+            turn = await self._take_turn(what, deadline_at, attempt, failure)
+            sent, outcome = self._wall(), None
+            try:
+                outcome = await self._attempt(call, params, json, deadline_at)
+            finally:
+                self._end_turn(turn, outcome, sent)
+            verdict = classify(call, outcome, server_now=self._pacer.server_now())
             if log.isEnabledFor(logging.DEBUG):
                 self._log_attempt(method, shown, outcome, attempt)
             if isinstance(verdict, Success):
@@ -388,15 +394,64 @@ class AdapterClient:
             # "back off", never "retry now": at least the normal backoff.
             hint = failure.wait_hint
             wait = hint if hint is not None and hint > 0 else policy.backoff(attempt, self._rng)
+            log.debug("%s %s: %s; retrying in %.2fs", method, shown,
+                      self._redact(failure.summary), wait)
             if failure.rate_limited:
-                self._pacer.hold_until(self._clock() + wait)
+                # Every call of this client waits, this one too: its next turn comes after the
+                # hold (and fails at once if that passes the deadline).
+                self._pacer.hold(wait, turn)
+                continue
             if self._clock() + wait > deadline_at:
                 raise self._exhausted(
                     what, failure, attempt,
                     f"the next wait ({wait:.1f}s) would pass the {policy.deadline:g}s deadline")
-            log.debug("%s %s: %s; retrying in %.2fs", method, shown,
-                      self._redact(failure.summary), wait)
             await self._sleep(wait)
+
+    async def _take_turn(self, what: str, deadline_at: float, attempt: int,
+                         failure: Retry | None) -> Turn:
+        """Wait for this call's turn (pacing, rate limit, 429 hold), never past the deadline."""
+        while True:
+            now = self._clock()
+            turn = self._pacer.reserve(now, deadline_at)
+            if isinstance(turn, Blocked):  # another call probes the limit: wait for its answer
+                try:
+                    await _within(self._pacer.probe_answered(), max(deadline_at - now, 0.001))
+                except asyncio.TimeoutError:
+                    raise self._too_late(what, failure, attempt, now, None) from None
+                continue
+            if isinstance(turn, TooLate):
+                raise self._too_late(what, failure, attempt, now, turn)
+            if turn.at <= now:
+                return turn
+            try:
+                await self._sleep(turn.at - now)
+            except BaseException:
+                self._pacer.cancel(turn)
+                raise
+            if self._pacer.still_valid(turn):
+                return turn
+            self._pacer.cancel(turn)  # a hold or a used-up budget arrived meanwhile
+
+    def _end_turn(self, turn: Turn, outcome: httpx.Response | BaseException | None,
+                  sent: float) -> None:
+        """Tell the pacer what the turn's answer said about the rate limit."""
+        received = self._wall()
+        if isinstance(outcome, httpx.Response):
+            self._pacer.record(turn, RateLimitInfo.from_headers(outcome.headers),
+                               status=outcome.status_code, sent=sent, received=received)
+        else:
+            self._pacer.record(turn, None, status=None, sent=sent, received=received)
+
+    def _too_late(self, what: str, failure: Retry | None, attempt: int, now: float,
+                  late: TooLate | None) -> ApiError:
+        """The error for a call whose next turn would come after its deadline."""
+        deadline = f"{self._policy.deadline:g}s deadline"
+        if failure is not None:
+            why = (f"the next wait ({late.at - now:.1f}s) would pass the {deadline}"
+                   if late is not None else f"waiting for the rate limit would pass the {deadline}")
+            return self._exhausted(what, failure, attempt - 1, why)
+        return self._error(f"{what}: not sent: waiting for a slot (rate limit hold or --max-rps "
+                           f"pacing) would pass the {deadline}")
 
     async def _attempt(self, call: Call, params: Mapping[str, str] | None, json: Any,
                        deadline_at: float) -> httpx.Response | BaseException:
@@ -453,23 +508,6 @@ class AdapterClient:
         extensions = {**response.extensions, "adapter_sync.elapsed": self._clock() - started}
         return httpx.Response(response.status_code, headers=headers, content=b"".join(chunks),
                               request=request, extensions=extensions)
-
-    async def _wait_turn(self, deadline_at: float, what: str, attempt: int,
-                         failure: Retry | None) -> None:
-        """Wait for this call's slot (max_rps pacing, 429 hold), never past the deadline."""
-        now = self._clock()
-        slot = self._pacer.reserve(now)
-        if slot <= now:
-            return
-        if slot > deadline_at:
-            if failure is not None:
-                raise self._exhausted(
-                    what, failure, attempt - 1,
-                    f"the next slot would pass the {self._policy.deadline:g}s deadline")
-            raise self._error(
-                f"{what}: not sent: waiting for a slot (rate limit hold or --max-rps "
-                f"pacing) would pass the {self._policy.deadline:g}s deadline")
-        await self._sleep(slot - now)
 
 
 def _looks_like_connector(item: Any) -> bool:
