@@ -428,6 +428,41 @@ def test_a_wait_past_the_deadline_fails_at_once() -> None:
     assert fake.sleeps == [] and len(script.requests) == 1
 
 
+def hhmmss(epoch: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(epoch))
+
+
+def test_a_used_up_budget_resetting_past_the_deadline_fails_at_once_saying_when() -> None:
+    fake = FakeTime()
+    reset = int(fake.wall()) + 300
+    script = Script(ok([], **{"X-RateLimit-Limit": "60", "X-RateLimit-Remaining": "0",
+                              "X-RateLimit-Reset": str(reset)}))
+    client = client_for(script, fake, wall_clock=fake.wall)
+
+    async def twice(c: AdapterClient) -> None:
+        await c.list_connectors()  # answered: nothing left until the reset, 5 minutes away
+        await c.list_connectors()
+
+    with pytest.raises(ApiError) as info:
+        run(twice, client)
+    assert str(info.value) == (f"list connectors: not sent: the rate limit resets at "
+                               f"{hhmmss(reset)} (in 300s), past this call's 120s deadline")
+    assert fake.sleeps == [] and len(script.requests) == 1
+
+
+def test_a_429_resetting_past_the_deadline_fails_at_once_saying_when() -> None:
+    fake = FakeTime()
+    reset = int(fake.wall()) + 300
+    script = Script(err(429, **{"X-RateLimit-Reset": str(reset)}), ok([]))
+    with pytest.raises(ApiError) as info:
+        run(lambda c: c.list_connectors(), client_for(script, fake, wall_clock=fake.wall))
+    assert str(info.value) == (
+        "list connectors: rate limited (429) after 1 attempt; giving up: the next wait "
+        f"(300.0s) would pass the 120s deadline; the rate limit resets at {hhmmss(reset)} "
+        "(in 300s)")
+    assert fake.sleeps == [] and len(script.requests) == 1
+
+
 def test_429_holds_other_calls_of_the_same_client() -> None:
     fake = FakeTime(advance=False)
     script = Script(err(429, **{"Retry-After": "4"}), ok([]), ok([]))

@@ -446,12 +446,22 @@ class AdapterClient:
                   late: TooLate | None) -> ApiError:
         """The error for a call whose next turn would come after its deadline."""
         deadline = f"{self._policy.deadline:g}s deadline"
+        resets = ""
+        if late is not None and late.reason == "rate_limit":
+            resets = (f"the rate limit resets at {_hhmmss(self._pacer.to_wall(late.at))} "
+                      f"(in {late.at - now:.0f}s)")
         if failure is not None:
             why = (f"the next wait ({late.at - now:.1f}s) would pass the {deadline}"
                    if late is not None else f"waiting for the rate limit would pass the {deadline}")
-            return self._exhausted(what, failure, attempt - 1, why)
-        return self._error(f"{what}: not sent: waiting for a slot (rate limit hold or --max-rps "
-                           f"pacing) would pass the {deadline}")
+            return self._exhausted(what, failure, attempt - 1, why + (f"; {resets}" if resets
+                                                                       else ""))
+        if resets:
+            return self._error(f"{what}: not sent: {resets}, past this call's {deadline}")
+        if late is None:
+            return self._error(f"{what}: not sent: waiting for the rate limit would pass the "
+                               f"{deadline}")
+        return self._error(f"{what}: not sent: waiting for a slot (--max-rps pacing) would "
+                           f"pass the {deadline}")
 
     async def _attempt(self, call: Call, params: Mapping[str, str] | None, json: Any,
                        deadline_at: float) -> httpx.Response | BaseException:
@@ -508,6 +518,10 @@ class AdapterClient:
         extensions = {**response.extensions, "adapter_sync.elapsed": self._clock() - started}
         return httpx.Response(response.status_code, headers=headers, content=b"".join(chunks),
                               request=request, extensions=extensions)
+
+
+def _hhmmss(epoch: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(epoch))
 
 
 def _looks_like_connector(item: Any) -> bool:
