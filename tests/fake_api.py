@@ -179,6 +179,7 @@ class RateLimitedApi:
     limits: Limits = field(default_factory=Limits)
     latency: float = 0.0  # seconds before the server stamps and answers each request
     log: list[tuple[float, str, int]] = field(default_factory=list)
+    remaining: list[int] = field(default_factory=list)  # X-RateLimit-Remaining sent, in order
     connectors: dict[str, dict[str, Any]] = field(default_factory=dict)
     _window: int = -1
     _used: float = 0.0
@@ -204,6 +205,7 @@ class RateLimitedApi:
         headers: dict[str, str] = {}
         lim = self.limits
         if lim.budget_headers:
+            self.remaining.append(remaining)
             headers["X-RateLimit-Limit"] = str(lim.requests)
             headers["X-RateLimit-Remaining"] = str(remaining)
             if lim.reset_style == "epoch":

@@ -26,6 +26,8 @@ class Run:
     requests: int
     rate_limited: int  # 429 answers
     failed: Counter[str]  # error message -> count
+    sent: list[float]  # our wall-clock time of each request
+    remaining: list[int]  # X-RateLimit-Remaining of each answer (when sent)
 
     @property
     def failures(self) -> int:
@@ -55,7 +57,8 @@ def creates(limits: Limits, n: int = 300, concurrency: int = 4, latency: float =
 
             started = loop.time()
             await asyncio.gather(*(one(i) for i in range(n)))
-        return Run(loop.time() - started, len(api.log), api.statuses.count(429), failed)
+        return Run(loop.time() - started, len(api.log), api.statuses.count(429), failed,
+                   [t for t, _, _ in api.log], api.remaining)
 
     return run_virtual(main)
 
@@ -148,3 +151,27 @@ def test_a_server_clock_off_ours_without_a_date_header_is_survived(offset: float
                          retry_after_style="none"))
     assert run.failures == 0
     assert run.rate_limited <= 0.05 * run.requests
+
+
+# --------------------------------------------------------------------------- rate share
+
+
+def test_rate_share_uses_at_most_that_share_of_each_window() -> None:
+    run = creates(Limits(kind="fixed_window", requests=10, window=1.0), n=100, rate_share=0.5)
+    assert run.failures == 0 and run.rate_limited == 0
+    per_window = Counter(int(t - EPOCH) for t in run.sent)
+    assert max(per_window.values()) == 5  # half of the 10 announced
+    assert run.elapsed >= 100 / 5 - 1
+
+
+def test_rate_share_leaves_a_token_bucket_a_reserve_for_the_others() -> None:
+    run = creates(Limits(kind="token_bucket", requests=10, window=1.0,
+                         retry_after_style="none"), n=100, rate_share=0.3)
+    assert run.failures == 0 and run.rate_limited == 0
+    assert min(run.remaining) >= 10 * 0.7 - 1  # never below the others' share (after ours)
+
+
+def test_rate_share_must_be_a_share() -> None:
+    for share in (0.0, -0.5, 1.5):
+        with pytest.raises(ValueError, match="rate_share"):
+            make_client("https://api.test/v1", "pk_live_test", rate_share=share)

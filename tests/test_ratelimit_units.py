@@ -137,6 +137,17 @@ def test_the_budget_counts_requests_sent_since_its_answer() -> None:
     assert pacer.reserve().at - 100 == pytest.approx(1.02)
 
 
+def test_rate_share_keeps_a_reserve_for_the_others() -> None:
+    clocks = Clocks()
+    pacer = Pacer(None, clocks.clock, wall=clocks.wall, rate_share=0.5)
+    answered(pacer, pacer.reserve(), clocks, limit=10, remaining=7, reset=NOW + 1.0)
+    turns = [pacer.reserve() for _ in range(3)]  # 7 left - 5 reserved = 2, then the reset
+    assert [t.at - 100 for t in turns] == pytest.approx([0.0, 0.5, 1.02])
+    assert turns[-1].probe
+    with pytest.raises(ValueError):
+        Pacer(None, clocks.clock, rate_share=0)
+
+
 def test_a_reset_past_the_deadline_is_too_late_without_reserving() -> None:
     clocks = Clocks()
     pacer = Pacer(None, clocks.clock, wall=clocks.wall)

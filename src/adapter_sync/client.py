@@ -131,6 +131,7 @@ def make_client(
     max_attempts: int = 8,
     deadline: float = 120.0,
     max_rps: float | None = None,
+    rate_share: float = 1.0,
     timeout: float = 30.0,
     transport: httpx.AsyncBaseTransport | None = None,
     backoff_base: float = 0.5,
@@ -144,7 +145,9 @@ def make_client(
     ``api_url``: ``https://...``, or ``http://`` to a loopback host. With an explicit
     ``transport`` (e.g. the in-process sandbox) requests never leave the process, so plain
     ``http://`` to any host is accepted. ``api_key``: required (the caller reads it once).
-    ``max_rps``: at most this many requests per second (see :mod:`adapter_sync.pacing`).
+    ``max_rps``: at most this many requests per second. ``rate_share``: use at most this share
+    of the limit the server announces, leaving the rest to the other integrations on the same
+    key (see :mod:`adapter_sync.pacing`).
     ``sleep``/``clock``/``wall_clock`` replace ``asyncio.sleep``/``time.monotonic``/
     ``time.time`` (for tests).
     """
@@ -154,8 +157,8 @@ def make_client(
     base_url = _check_url(api_url, in_process=transport is not None)
     key = _check_key(api_key)
     return AdapterClient(
-        base_url, key, policy=policy, max_rps=max_rps, timeout=timeout, transport=transport,
-        sleep=sleep, clock=clock, wall_clock=wall_clock,
+        base_url, key, policy=policy, max_rps=max_rps, rate_share=rate_share, timeout=timeout,
+        transport=transport, sleep=sleep, clock=clock, wall_clock=wall_clock,
     )
 
 
@@ -185,6 +188,7 @@ class AdapterClient:
         *,
         policy: RetryPolicy | None = None,
         max_rps: float | None = None,
+        rate_share: float = 1.0,
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep | None = None,
@@ -201,7 +205,7 @@ class AdapterClient:
         self._sleep: Sleep = sleep or asyncio.sleep
         self._clock: Clock = clock or time.monotonic
         self._wall: Clock = wall_clock or time.time
-        self._pacer = Pacer(max_rps, self._clock, wall=self._wall)
+        self._pacer = Pacer(max_rps, self._clock, wall=self._wall, rate_share=rate_share)
         self._rng = random.Random()
         self._closed = False
         self._http = httpx.AsyncClient(

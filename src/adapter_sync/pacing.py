@@ -5,8 +5,10 @@ Four things decide it:
 - ``max_rps`` (optional): requests are spaced ``1 / max_rps`` seconds apart.
 - The budget the server announces (``X-RateLimit-Limit``/``-Remaining``/``-Reset``): the
   budget left is spread evenly up to the reset instead of bursting into a 429. Left means
-  ``Remaining`` of the newest answer minus the requests sent since. Once it is used up, the
-  next request waits for the reset (plus a small guard).
+  ``Remaining`` of the newest answer, minus the requests sent since, minus a reserve of
+  ``(1 - rate_share) x Limit`` kept for the other integrations on the same key (so with a
+  fixed window at most ``rate_share`` of each window is ours). Once it is used up, the next
+  request waits for the reset (plus a small guard).
 - A hold set by a 429: the server said "wait", so every call of this client waits, not only
   the refused one. Waiting in a hold is not a failed attempt of the calls that did not get
   the 429.
@@ -80,13 +82,16 @@ class _Budget:
 
 
 class Pacer:
-    def __init__(self, max_rps: float | None, clock: Clock, *, wall: Clock | None = None
-                 ) -> None:
+    def __init__(self, max_rps: float | None, clock: Clock, *, wall: Clock | None = None,
+                 rate_share: float = 1.0) -> None:
         if max_rps is not None and max_rps <= 0:
             raise ValueError("max_rps must be positive")
+        if not 0.0 < rate_share <= 1.0:
+            raise ValueError("rate_share must be more than 0 and at most 1")
         self._interval = 1.0 / max_rps if max_rps else 0.0
         self._clock = clock
         self._wall = wall
+        self._share = rate_share
         self.server_clock = ServerClock()
         self._seq = 0
         self._version = 0
@@ -246,7 +251,8 @@ class Pacer:
 
     def _left(self, budget: _Budget) -> float:
         sent_since = self._seq - budget.seq - sum(seq > budget.seq for seq in self._uncounted)
-        return budget.remaining - sent_since
+        reserve = (1.0 - self._share) * budget.limit if budget.limit else 0.0
+        return budget.remaining - sent_since - reserve
 
     def _reset_at(self, budget: _Budget, now: float) -> float | None:
         if budget.reset_at is not None:
