@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from adapter_sync import __version__
 from adapter_sync.client import AdapterClient, make_client
 from adapter_sync.errors import AdapterSyncError, ApiError, OutcomeUnknown
-from adapter_sync.pacing import BLOCKED, Pacer, Turn
+from adapter_sync.pacing import BLOCKED, Pacer, Turn, WaitEvent
 from adapter_sync.retry import RetryPolicy, server_wait_hint
 from adapter_sync.secrets import ApiKey
 
@@ -699,3 +699,36 @@ def test_tls_verification_is_on_for_https():
         import asyncio
 
         asyncio.run(client.aclose())
+
+
+# --------------------------------------------------------------------------- wait events
+
+
+def test_waits_are_reported_for_live_progress() -> None:
+    fake = FakeTime()
+    events: list[WaitEvent] = []
+    script = Script(err(503, {"message": f"busy, key {KEY}"}),
+                    err(429, **{"Retry-After": "4"}), ok(conn("crm-events")))
+    run(call_update, client_for(script, fake, wall_clock=fake.wall, on_wait=events.append,
+                                backoff_base=2.0, backoff_cap=2.0))
+    retry, limit = events
+    assert (retry.reason, retry.what, retry.attempt) == ("retry", "update 'crm-events' (id-7)", 2)
+    assert 0 < retry.seconds <= 2.0 and retry.until == pytest.approx(fake.wall() - 4)
+    assert retry.message.startswith("update 'crm-events' (id-7): server error (503: busy, key ***")
+    assert retry.message.endswith(f"retry 2/8 in {retry.seconds:.1f}s") and KEY not in str(retry)
+    assert (limit.reason, limit.seconds, limit.attempt) == ("rate_limit", 4.0, 3)
+    assert limit.until == pytest.approx(fake.wall())  # the clock has slept through it since
+    assert limit.message == ("update 'crm-events' (id-7): waiting for the rate limit until "
+                             f"{hhmmss(limit.until)} (4.0s)")
+
+
+def test_routine_pacing_is_not_reported() -> None:
+    fake = FakeTime(advance=False)
+    events: list[WaitEvent] = []
+    script = Script(ok([]))
+
+    async def many(c: AdapterClient) -> None:
+        await asyncio.gather(*(c.list_connectors() for _ in range(5)))
+
+    run(many, client_for(script, fake, max_rps=10, on_wait=events.append))
+    assert events == [] and len(fake.sleeps) == 4

@@ -31,7 +31,7 @@ import random
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -50,20 +50,23 @@ from adapter_sync.classify import (
 )
 from adapter_sync.errors import AdapterSyncError, ApiError, OutcomeUnknown
 from adapter_sync.model import LiveConnector
-from adapter_sync.pacing import Blocked, Pacer, TooLate, Turn
+from adapter_sync.pacing import Blocked, Pacer, TooLate, Turn, WaitEvent
 from adapter_sync.ratelimit import RateLimitInfo
 from adapter_sync.retry import RetryPolicy
 from adapter_sync.secrets import API_KEY_ENV, ApiKey, Redactor
 
-__all__ = ["AdapterClient", "make_client", "USER_AGENT"]
+__all__ = ["AdapterClient", "make_client", "USER_AGENT", "WaitEvent"]
 
 USER_AGENT = f"adapter-sync/{__version__}"
 MAX_CONNECTIONS = 64
+#: Rate-limit waits shorter than this are routine pacing: not reported to ``on_wait``.
+REPORTED_WAIT = 1.0
 
 log = logging.getLogger("adapter_sync.client")
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
+OnWait = Callable[[WaitEvent], None]
 
 
 # --------------------------------------------------------------------------- URL checks
@@ -136,6 +139,7 @@ def make_client(
     transport: httpx.AsyncBaseTransport | None = None,
     backoff_base: float = 0.5,
     backoff_cap: float = 30.0,
+    on_wait: OnWait | None = None,
     sleep: Sleep | None = None,
     clock: Clock | None = None,
     wall_clock: Clock | None = None,
@@ -147,7 +151,9 @@ def make_client(
     ``http://`` to any host is accepted. ``api_key``: required (the caller reads it once).
     ``max_rps``: at most this many requests per second. ``rate_share``: use at most this share
     of the limit the server announces, leaving the rest to the other integrations on the same
-    key (see :mod:`adapter_sync.pacing`).
+    key (see :mod:`adapter_sync.pacing`). ``on_wait``: called with a :class:`WaitEvent` before
+    each retry wait and each rate-limit wait of at least :data:`REPORTED_WAIT` seconds, for
+    live progress (its message is redacted; nothing is built when it is None).
     ``sleep``/``clock``/``wall_clock`` replace ``asyncio.sleep``/``time.monotonic``/
     ``time.time`` (for tests).
     """
@@ -158,7 +164,7 @@ def make_client(
     key = _check_key(api_key)
     return AdapterClient(
         base_url, key, policy=policy, max_rps=max_rps, rate_share=rate_share, timeout=timeout,
-        transport=transport, sleep=sleep, clock=clock, wall_clock=wall_clock,
+        transport=transport, on_wait=on_wait, sleep=sleep, clock=clock, wall_clock=wall_clock,
     )
 
 
@@ -191,6 +197,7 @@ class AdapterClient:
         rate_share: float = 1.0,
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        on_wait: OnWait | None = None,
         sleep: Sleep | None = None,
         clock: Clock | None = None,
         wall_clock: Clock | None = None,
@@ -206,6 +213,7 @@ class AdapterClient:
         self._clock: Clock = clock or time.monotonic
         self._wall: Clock = wall_clock or time.time
         self._pacer = Pacer(max_rps, self._clock, wall=self._wall, rate_share=rate_share)
+        self._on_wait = on_wait
         self._rng = random.Random()
         self._closed = False
         self._http = httpx.AsyncClient(
@@ -409,6 +417,10 @@ class AdapterClient:
                 raise self._exhausted(
                     what, failure, attempt,
                     f"the next wait ({wait:.1f}s) would pass the {policy.deadline:g}s deadline")
+            if self._on_wait is not None:
+                self._report("retry", wait, what, attempt + 1,
+                             f"{what}: {failure.summary}; retry {attempt + 1}/"
+                             f"{policy.max_attempts} in {wait:.1f}s")
             await self._sleep(wait)
 
     async def _take_turn(self, what: str, deadline_at: float, attempt: int,
@@ -427,8 +439,15 @@ class AdapterClient:
                 raise self._too_late(what, failure, attempt, now, turn)
             if turn.at <= now:
                 return turn
+            wait = turn.at - now
+            if self._on_wait is not None and turn.reason == "rate_limit" \
+                    and wait >= REPORTED_WAIT:
+                until = self._pacer.to_wall(turn.at)
+                self._report("rate_limit", wait, what, attempt,
+                             f"{what}: waiting for the rate limit until {_hhmmss(until)} "
+                             f"({wait:.1f}s)")
             try:
-                await self._sleep(turn.at - now)
+                await self._sleep(wait)
             except BaseException:
                 self._pacer.cancel(turn)
                 raise
@@ -466,6 +485,12 @@ class AdapterClient:
                                f"{deadline}")
         return self._error(f"{what}: not sent: waiting for a slot (--max-rps pacing) would "
                            f"pass the {deadline}")
+
+    def _report(self, reason: Literal["rate_limit", "retry"], seconds: float, what: str,
+                attempt: int, message: str) -> None:
+        assert self._on_wait is not None
+        self._on_wait(WaitEvent(reason, seconds, self._wall() + seconds, what, attempt,
+                                self._redact(message)))
 
     async def _attempt(self, call: Call, params: Mapping[str, str] | None, json: Any,
                        deadline_at: float) -> httpx.Response | BaseException:

@@ -46,6 +46,18 @@ MIN_INTERVAL = 0.001
 
 
 @dataclass(frozen=True)
+class WaitEvent:
+    """A call about to wait: for the rate limit, or before a retry. For live progress."""
+
+    reason: Literal["rate_limit", "retry"]
+    seconds: float
+    until: float  # epoch seconds (our clock)
+    what: str  # e.g. "create 'acme'"
+    attempt: int  # the attempt that comes after the wait
+    message: str  # one line, e.g. "create 'acme': waiting for the rate limit until 12:00:05"
+
+
+@dataclass(frozen=True)
 class Turn:
     """A reserved turn: send at ``at`` (clock time)."""
 
