@@ -6,6 +6,7 @@
 - :class:`RateLimitedApi`: a fake API server behind a rate limiter (fixed window or token
   bucket; ``Retry-After`` and ``X-RateLimit-*`` in every style the contract says to survive; a
   server clock off ours; a budget shared with others), as an httpx transport handler.
+- :func:`connect_error`: a connection error chained as httpx raises it (DNS, TLS).
 - :func:`run_virtual`: runs a coroutine on an event loop whose clock is virtual: time jumps to
   the next timer whenever every task waits, so minutes of rate limiting take milliseconds and
   every run is identical. The client under test gets ``clock=loop.time`` and a wall clock
@@ -86,6 +87,25 @@ class FakeClient:
         updated = replace(current, **changes)
         self.store[current.source_name] = updated
         return updated
+
+
+# --------------------------------------------------------------------------- network errors
+
+
+def connect_error(cause: BaseException) -> httpx.ConnectError:
+    """A ConnectError chained as httpx raises it: httpx <- httpcore <- the OS error."""
+    import httpcore
+
+
+    try:
+        try:
+            raise cause
+        except BaseException as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+    except httpcore.ConnectError as inner:
+        outer = httpx.ConnectError(str(inner), request=httpx.Request("GET", "https://api.test/v1"))
+        outer.__cause__ = inner
+        return outer
 
 
 # --------------------------------------------------------------------------- virtual time

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import ssl
 from typing import Any
 
 import httpx
 import pytest
 
 from adapter_sync.classify import (
+    BRIEF_ATTEMPTS,
     MAX_RESPONSE_BYTES,
     Call,
     Lost,
@@ -19,6 +22,7 @@ from adapter_sync.classify import (
     classify,
     error_body,
 )
+from fake_api import connect_error
 
 URL = "https://api.test/v1/custom-connectors"
 NOW = 1_700_000_000.0
@@ -159,3 +163,41 @@ def test_anything_else_is_a_bug_not_a_verdict() -> None:
 ])
 def test_error_bodies_of_every_shape(response: httpx.Response, expected: tuple) -> None:
     assert error_body(response) == expected
+
+
+# --------------------------------------------------------------------------- fail fast
+
+
+def test_a_host_that_does_not_resolve_is_final() -> None:
+    exc = connect_error(socket.gaierror(socket.EAI_NONAME, "Name or service not known"))
+    verdict = classify(GET, exc, server_now=NOW)
+    assert verdict == Refused("list connectors: cannot resolve the API host api.test (Name or "
+                              "service not known): check the API URL and your network (not "
+                              "retried)")
+
+
+def test_a_temporary_dns_failure_is_retried_briefly_and_says_so() -> None:
+    exc = connect_error(socket.gaierror(socket.EAI_AGAIN,
+                                        "Temporary failure in name resolution"))
+    for call in (GET, POST):  # nothing was sent
+        verdict = classify(call, exc, server_now=NOW)
+        assert verdict == Retry("DNS lookup of api.test failed (Temporary failure in name "
+                                "resolution; retried briefly)", max_attempts=BRIEF_ATTEMPTS)
+
+
+def test_a_tls_handshake_with_a_plain_http_port_is_final() -> None:
+    error = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)")
+    error.reason = "WRONG_VERSION_NUMBER"
+    verdict = classify(POST, connect_error(error), server_now=NOW)
+    assert isinstance(verdict, Refused) and not verdict.unknown
+    assert verdict.message == ("create 'crm': TLS handshake with api.test failed "
+                               "(WRONG_VERSION_NUMBER): is it a plain-http port? Use https:// "
+                               "only where the server speaks TLS (not retried)")
+
+
+def test_an_untrusted_certificate_is_final() -> None:
+    error = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    error.verify_message = "self-signed certificate"
+    verdict = classify(GET, connect_error(error), server_now=NOW)
+    assert verdict == Refused("list connectors: the TLS certificate of api.test is not trusted "
+                              "(self-signed certificate) (not retried)")

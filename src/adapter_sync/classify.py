@@ -10,7 +10,8 @@ Pure: no I/O, no clock (the caller passes the server's time for ``Retry-After`` 
 - :class:`Lost`: a write was (maybe) sent and its answer lost: it may or may not have happened
   (:class:`~adapter_sync.errors.OutcomeUnknown`); never repeated blindly.
 - :class:`Refused`: final, not retried (4xx, a redirect, a 501, a response too large, a local
-  error).
+  error, a host name that does not resolve, a TLS handshake that cannot succeed: retrying
+  those would only make the user wait for the same error).
 
 ``safe``: the call may be repeated after its answer was lost (GET, and PATCH, which carries
 full desired values). A POST (create) is retried only when it provably did not reach the
@@ -20,6 +21,8 @@ server: a failed connect, or a 429.
 from __future__ import annotations
 
 import asyncio
+import socket
+import ssl
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +35,12 @@ EXCERPT_CHARS = 100
 #: A response body larger than this is refused, never read whole (a list of ~100,000
 #: connectors stays well under it; a hostile or broken server must not exhaust memory).
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+#: Attempts at most for a failure that is rarely transient (a temporary DNS failure): retried
+#: briefly, and the message says so.
+BRIEF_ATTEMPTS = 3
+#: OpenSSL reasons of a handshake with something that does not speak TLS (a plain-http port).
+_NOT_TLS = frozenset({"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "HTTP_REQUEST",
+                      "UNKNOWN_PROTOCOL", "PACKET_LENGTH_TOO_LONG", "UNEXPECTED_EOF_WHILE_READING"})
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,8 @@ class Retry:
     #: Seconds the server asked to wait (429), as read against the server's clock; None when
     #: the answer does not say.
     wait_hint: float | None = None
+    #: A smaller cap than the policy's attempts (see :data:`BRIEF_ATTEMPTS`), or None.
+    max_attempts: int | None = None
 
 
 @dataclass(frozen=True)
@@ -226,7 +237,39 @@ def _classify_exception(call: Call, exc: BaseException) -> Verdict:
 
 
 def _connect_failure(call: Call, exc: httpx.HTTPError) -> Verdict:
-    return Retry(f"connection failed: could not connect to {call.host} ({network_summary(exc)})")
+    host = call.host
+    dns = _cause(exc, socket.gaierror)
+    if dns is not None:
+        reason = dns.strerror or str(dns)
+        if dns.errno == socket.EAI_AGAIN:  # "Temporary failure in name resolution"
+            return Retry(f"DNS lookup of {host} failed ({reason}; retried briefly)",
+                         max_attempts=BRIEF_ATTEMPTS)
+        return Refused(f"{call.what}: cannot resolve the API host {host} ({reason}): check "
+                       "the API URL and your network (not retried)")
+    tls = _cause(exc, ssl.SSLError)
+    if tls is not None:
+        if isinstance(tls, ssl.SSLCertVerificationError):
+            detail = tls.verify_message or tls.reason or "verification failed"
+            return Refused(f"{call.what}: the TLS certificate of {host} is not trusted "
+                           f"({detail}) (not retried)")
+        reason = tls.reason or type(tls).__name__
+        hint = (": is it a plain-http port? Use https:// only where the server speaks TLS"
+                if reason in _NOT_TLS else "")
+        return Refused(f"{call.what}: TLS handshake with {host} failed ({reason}){hint} "
+                       "(not retried)")
+    return Retry(f"connection failed: could not connect to {host} ({network_summary(exc)})")
+
+
+def _cause(exc: BaseException, kind: type[BaseException]) -> Any:
+    """The first exception of type ``kind`` in the cause/context chain of ``exc``, or None."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def network_summary(exc: BaseException) -> str:

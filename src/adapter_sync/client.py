@@ -400,7 +400,7 @@ class AdapterClient:
                 raise self._lost(what, verdict)
             failure = verdict
             # A retryable failure: wait, unless attempts or the deadline are exhausted.
-            if attempt >= policy.max_attempts:
+            if attempt >= min(policy.max_attempts, failure.max_attempts or policy.max_attempts):
                 raise self._exhausted(what, failure, attempt)
             # A zero or past hint (``Retry-After: 0``, a reset behind our clock) still means
             # "back off", never "retry now": at least the normal backoff.
