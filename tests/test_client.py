@@ -293,10 +293,11 @@ def call_update(c: AdapterClient):
     return c.update("id-7", {"name": "CRM"}, source_name="crm-events")
 
 
-def fails_once(response: httpx.Response, call=call_update) -> tuple[ApiError, Script]:
+def fails_once(response: httpx.Response, call=call_update, url: str = URL
+               ) -> tuple[ApiError, Script]:
     script = Script(response)
     with pytest.raises(ApiError) as info:
-        run(call, client_for(script))
+        run(call, client_for(script, url=url))
     return info.value, script
 
 
@@ -732,3 +733,22 @@ def test_routine_pacing_is_not_reported() -> None:
 
     run(many, client_for(script, fake, max_rps=10, on_wait=events.append))
     assert events == [] and len(fake.sleeps) == 4
+
+
+# --------------------------------------------------------------------------- a wrong base URL
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("https://api.test", "list connectors: not found (HTTP 404) at GET "
+     "https://api.test/custom-connectors: the API URL must be the API's base URL, ending in /v1 "
+     "(e.g. https://api.adapter.com/v1); did you mean https://api.test/v1?"),
+    ("https://api.test/api/v2", "list connectors: not found (HTTP 404) at GET "
+     "https://api.test/api/v2/custom-connectors: the API URL must be the API's base URL, ending "
+     "in /v1 (e.g. https://api.adapter.com/v1) (server: Not Found)"),
+])
+def test_a_404_on_the_list_names_the_url_and_hints_at_v1(url: str, expected: str) -> None:
+    body = {"detail": "Not Found"} if "v2" in url else None
+    response = err(404, body) if body else err(404, text="<html>404</html>")
+    error, script = fails_once(response, call=lambda c: c.list_connectors(), url=url)
+    assert len(script.requests) == 1
+    assert str(error) == expected and error.status == 404

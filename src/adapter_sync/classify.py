@@ -51,6 +51,8 @@ class Call:
     url: str  # the request URL without its query, for messages (never carries credentials)
     what: str  # e.g. "list connectors", "create 'acme'"
     safe: bool
+    #: A 404 means the URL is wrong (the collection itself is missing), not an unknown id.
+    not_found_is_wrong_url: bool = False
 
     @property
     def host(self) -> str:
@@ -162,8 +164,22 @@ def refusal_message(call: Call, response: httpx.Response) -> str:
             return (f"{what}: permission denied (HTTP 403): the API key lacks the scope(s) "
                     f"{', '.join(map(str, scopes))}")
         return f"{what}: permission denied (HTTP 403): {message}"
+    if status == 404 and call.not_found_is_wrong_url:
+        return _wrong_url(call, message if server_said else None)
     label = f"HTTP {status}" + (f" {code}" if code else "")
     return f"{what}: {message} ({label})"
+
+
+def _wrong_url(call: Call, server_said: str | None) -> str:
+    """A 404 for the collection: say which URL was tried and what a base URL looks like."""
+    base = call.url.removesuffix("/custom-connectors")
+    text = (f"{call.what}: not found (HTTP 404) at {call.method} {call.url}: the API URL must "
+            "be the API's base URL, ending in /v1 (e.g. https://api.adapter.com/v1)")
+    if httpx.URL(base).path in ("", "/"):
+        text += f"; did you mean {base.rstrip('/')}/v1?"
+    if server_said:
+        text += f" (server: {server_said})"
+    return text
 
 
 def excerpt(text: str) -> str:

@@ -262,7 +262,7 @@ class AdapterClient:
         """Every connector (inactive ones too unless ``include_inactive`` is False)."""
         what = "list connectors"
         response = await self._call(
-            "GET", "/custom-connectors", what=what, safe=True,
+            "GET", "/custom-connectors", what=what, safe=True, not_found_is_wrong_url=True,
             params={"include_inactive": "true" if include_inactive else "false"},
         )
         data = self._json(response, what, unknown=False)
@@ -367,15 +367,17 @@ class AdapterClient:
         safe: bool,
         params: Mapping[str, str] | None = None,
         json: Any = None,
+        not_found_is_wrong_url: bool = False,
     ) -> httpx.Response:
         """Send with retries; return a 2xx response or raise ApiError / OutcomeUnknown.
 
         ``safe``: the call may be repeated after its answer was lost (GET, PATCH).
+        ``not_found_is_wrong_url``: a 404 means the base URL is wrong (the collection).
         """
         if self._closed:
             raise RuntimeError("AdapterClient is closed")
         policy = self._policy
-        call = Call(method, self._base_url + path, what, safe)
+        call = Call(method, self._base_url + path, what, safe, not_found_is_wrong_url)
         shown = self._base_path + path  # for logs: the path only, never headers
         deadline_at = self._clock() + policy.deadline
         failure: Retry | None = None
