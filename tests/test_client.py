@@ -752,3 +752,19 @@ def test_a_404_on_the_list_names_the_url_and_hints_at_v1(url: str, expected: str
     error, script = fails_once(response, call=lambda c: c.list_connectors(), url=url)
     assert len(script.requests) == 1
     assert str(error) == expected and error.status == 404
+
+
+@pytest.mark.parametrize("response", [
+    httpx.Response(204), httpx.Response(200), httpx.Response(200, text="  \n"),
+    httpx.Response(202, headers={"content-type": "application/json"}),
+], ids=["204", "200-empty", "200-blank", "202-empty-json"])
+def test_a_patch_answered_without_a_body_counts_as_applied(response: httpx.Response) -> None:
+    script = Script(response)
+    assert run(call_update, client_for(script)) is None
+    assert len(script.requests) == 1
+
+
+def test_a_create_answered_without_a_body_is_still_unknown() -> None:
+    # it exists (2xx) but its id is unknown: the caller re-lists, as for a lost answer
+    with pytest.raises(OutcomeUnknown, match="create 'crm-events'"):
+        run(call_create, client_for(Script(httpx.Response(204))))

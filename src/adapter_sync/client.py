@@ -291,14 +291,21 @@ class AdapterClient:
 
     async def update(
         self, connector_id: str, body: Mapping[str, Any], *, source_name: str | None = None
-    ) -> LiveConnector:
-        """PATCH a connector with the given fields (full desired values: safe to retry)."""
+    ) -> LiveConnector | None:
+        """PATCH a connector with the given fields (full desired values: safe to retry).
+
+        Returns the updated connector as the server shows it; or None when the server answered
+        with no body (204, or an empty 2xx): the update was applied, and all that is known of
+        the result is what was sent (``connector_id`` plus ``body``).
+        """
         what = (f"update {source_name!r} ({connector_id})" if source_name
                 else f"update connector {connector_id}")
         response = await self._call(
             "PATCH", f"/custom-connectors/{quote(str(connector_id), safe='')}", what=what,
             safe=True, json=dict(body),
         )
+        if response.status_code == 204 or not response.content.strip():
+            return None
         return self._connector(response, what, unknown=False)
 
     # -- response parsing
