@@ -216,6 +216,17 @@ class AdapterClient:
         self._on_wait = on_wait
         self._rng = random.Random()
         self._closed = False
+        limits = httpx.Limits(max_connections=MAX_CONNECTIONS,
+                              max_keepalive_connections=MAX_CONNECTIONS)
+        # TLS verification is always on for https. A plain-http base URL (allowed only to
+        # loopback) never negotiates TLS, and redirects are not followed, so it skips loading
+        # the CA bundle (~0.15 s at start-up).
+        verify = split.scheme == "https"
+        if transport is None and _is_loopback(split.hostname or ""):
+            # Never through a proxy: HTTP_PROXY / ALL_PROXY would carry the key (in cleartext
+            # for http://) off this machine, to a proxy that cannot reach our loopback anyway.
+            # An explicit transport is one httpx does not route through environment proxies.
+            transport = httpx.AsyncHTTPTransport(verify=verify, limits=limits)
         self._http = httpx.AsyncClient(
             headers={
                 "Authorization": f"Bearer {key.reveal()}",
@@ -225,14 +236,10 @@ class AdapterClient:
             # No pool timeout: a call waiting for a free connection is not a failure (the
             # applier bounds concurrency); connect/read/write use ``timeout``.
             timeout=httpx.Timeout(timeout, pool=None),
-            limits=httpx.Limits(max_connections=MAX_CONNECTIONS,
-                                max_keepalive_connections=MAX_CONNECTIONS),
+            limits=limits,
             transport=transport,
             follow_redirects=False,
-            # TLS verification is always on for https. A plain-http base URL (allowed only to
-            # loopback) never negotiates TLS, and redirects are not followed, so it skips
-            # loading the CA bundle (~0.15 s at start-up).
-            verify=split.scheme == "https",
+            verify=verify,
         )
 
     # -- lifecycle
