@@ -768,3 +768,23 @@ def test_a_create_answered_without_a_body_is_still_unknown() -> None:
     # it exists (2xx) but its id is unknown: the caller re-lists, as for a lost answer
     with pytest.raises(OutcomeUnknown, match="create 'crm-events'"):
         run(call_create, client_for(Script(httpx.Response(204))))
+
+
+def test_a_failing_wait_callback_gives_its_turn_back() -> None:
+    fake = FakeTime()
+    calls: list[WaitEvent] = []
+
+    def callback(event: WaitEvent) -> None:
+        calls.append(event)
+        if len(calls) == 1:
+            raise RuntimeError("progress display broke")
+
+    script = Script(err(429, **{"Retry-After": "4"}), ok([]))
+
+    async def twice(c: AdapterClient) -> list:
+        with pytest.raises(RuntimeError, match="display broke"):
+            await c.list_connectors()
+        return await c.list_connectors()  # not blocked behind a turn never given back
+
+    assert run(twice, client_for(script, fake, on_wait=callback, deadline=5)) == []
+    assert len(script.requests) == 2

@@ -16,9 +16,14 @@ return, raise, or wait and try again. Safety of retries, per method:
 The client knows nothing of the sandbox: whoever wires a command together turns a
 ``sandbox:`` URL into a transport and a base URL, and passes both here.
 
+Failures retrying cannot fix end at once: a host name that does not resolve, a TLS handshake
+that cannot succeed, a 4xx. A rate-limit wait or reset past the call's deadline fails the call
+at once, saying when the limit resets.
+
 The API key is held as an :class:`~adapter_sync.secrets.ApiKey`; every message this module
-raises goes through a :class:`~adapter_sync.secrets.Redactor` built from it, and its log
-records name methods and paths only. (Log handlers are the application's to filter: the CLI
+raises or reports (``on_wait``), and its retry log line, goes through a
+:class:`~adapter_sync.secrets.Redactor` built from it; its other log records name methods and
+paths only. A loopback API URL is never reached through an environment proxy. (Log handlers are the application's to filter: the CLI
 installs ``Redactor.logging_filter()``; this module installs nothing at import.)
 """
 
@@ -456,15 +461,15 @@ class AdapterClient:
             if turn.at <= now:
                 return turn
             wait = turn.at - now
-            if self._on_wait is not None and turn.reason == "rate_limit" \
-                    and wait >= REPORTED_WAIT:
-                until = self._pacer.to_wall(turn.at)
-                self._report("rate_limit", wait, what, attempt,
-                             f"{what}: waiting for the rate limit until {_hhmmss(until)} "
-                             f"({wait:.1f}s)")
             try:
+                if self._on_wait is not None and turn.reason == "rate_limit" \
+                        and wait >= REPORTED_WAIT:
+                    until = self._pacer.to_wall(turn.at)
+                    self._report("rate_limit", wait, what, attempt,
+                                 f"{what}: waiting for the rate limit until {_hhmmss(until)} "
+                                 f"({wait:.1f}s)")
                 await self._sleep(wait)
-            except BaseException:
+            except BaseException:  # cancelled (or a failing callback): give the turn back
                 self._pacer.cancel(turn)
                 raise
             if self._pacer.still_valid(turn):

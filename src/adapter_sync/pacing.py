@@ -12,11 +12,12 @@ Four things decide it:
 - A hold set by a 429: the server said "wait", so every call of this client waits, not only
   the refused one. Waiting in a hold is not a failed attempt of the calls that did not get
   the 429.
-- Probing: when what the server allows next is unknown (the first request; after a hold; after
-  a reset that ended a used-up budget), one request goes first and every other call waits for its answer
-  (not for a clock), then they are released at the rate that answer allows: spread over the
-  new budget, or, from a server that announces no budget, one per the last hint's interval
-  (halved after each 4 successes in a row, grown on each 429).
+- Probing: when what the server allows next is unknown (the first request; after a hold;
+  after a reset that ended a used-up budget), one request goes first and every other call
+  waits for its answer (not for a clock). Then they are released at the rate that answer
+  allows: spread over the new budget; or, from a server that announces no budget, one per the
+  last hint's interval while calls wait (halved after 4 successes in a row, grown by half on a
+  429 despite it).
 
 ``reserve()`` is synchronous, so under asyncio it is atomic: concurrent callers each get their
 own turn without a lock. Clocks: ``clock`` (monotonic) for turns, ``wall`` (epoch) to read the
@@ -94,6 +95,8 @@ class _Budget:
 
 
 class Pacer:
+    """The turns of one client's requests (see the module docstring)."""
+
     def __init__(self, max_rps: float | None, clock: Clock, *, wall: Clock | None = None,
                  rate_share: float = 1.0) -> None:
         if max_rps is not None and max_rps <= 0:
@@ -217,7 +220,7 @@ class Pacer:
                     self._version += 1
         if status is not None:
             self._fastest = min(self._fastest, max(received - sent, 0.0))
-            if status != 429 and 200 <= status < 300 and self._release:
+            if 200 <= status < 300 and self._release:
                 self._streak += 1
                 if self._streak >= RAMP_AFTER:
                     self._streak = 0
@@ -285,7 +288,7 @@ class Pacer:
         if turn.seq == self._probe_seq:
             self._probe_seq = 0
             waiters, self._probe_waiters = self._probe_waiters, []
-            self._released += len(waiters)
             for waiter in waiters:
-                if not waiter.done():
+                if not waiter.done():  # (a waiter past its deadline gave up: cancelled)
                     waiter.set_result(None)
+                    self._released += 1
