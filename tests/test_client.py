@@ -788,3 +788,17 @@ def test_a_failing_wait_callback_gives_its_turn_back() -> None:
 
     assert run(twice, client_for(script, fake, on_wait=callback, deadline=5)) == []
     assert len(script.requests) == 2
+
+
+def test_the_client_imports_neither_the_sandbox_nor_sqlite3() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[1] / "src"
+    code = ("import sys; import adapter_sync.client; "
+            "print(sorted(m for m in sys.modules "
+            "if m.startswith('adapter_sync.sandbox') or m == 'sqlite3'))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={"PYTHONPATH": str(src)}, check=True)
+    assert done.stdout.strip() == "[]"
