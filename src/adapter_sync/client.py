@@ -421,7 +421,8 @@ class AdapterClient:
                 raise self._lost(what, verdict)
             failure = verdict
             # A retryable failure: wait, unless attempts or the deadline are exhausted.
-            if attempt >= min(policy.max_attempts, failure.max_attempts or policy.max_attempts):
+            attempts = min(policy.max_attempts, failure.max_attempts or policy.max_attempts)
+            if attempt >= attempts:
                 raise self._exhausted(what, failure, attempt)
             # A zero or past hint (``Retry-After: 0``, a reset behind our clock) still means
             # "back off", never "retry now": at least the normal backoff.
@@ -440,8 +441,8 @@ class AdapterClient:
                     f"the next wait ({wait:.1f}s) would pass the {policy.deadline:g}s deadline")
             if self._on_wait is not None:
                 self._report("retry", wait, what, attempt + 1,
-                             f"{what}: {failure.summary}; retry {attempt + 1}/"
-                             f"{policy.max_attempts} in {wait:.1f}s")
+                             f"{what}: {failure.summary}; retry {attempt + 1}/{attempts} "
+                             f"in {wait:.1f}s")
             await self._sleep(wait)
 
     async def _take_turn(self, what: str, deadline_at: float, attempt: int,

@@ -25,6 +25,7 @@ Pure: no I/O; the caller passes the times.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -67,8 +68,11 @@ def _count(value: str | None) -> int | None:
 
 
 def _http_date(value: str | None) -> float | None:
-    if not value:
-        return None
+    return _parse_http_date(value) if value else None
+
+
+@functools.lru_cache(maxsize=8)  # a server's Date changes once a second: parse it once
+def _parse_http_date(value: str) -> float | None:
     try:
         when = parsedate_to_datetime(value.strip())
     except (TypeError, ValueError, IndexError):
