@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from adapter_sync import __version__
 from adapter_sync.client import AdapterClient, make_client
 from adapter_sync.errors import AdapterSyncError, ApiError, OutcomeUnknown
-from adapter_sync.pacing import Pacer
+from adapter_sync.pacing import BLOCKED, Pacer, Turn, WaitEvent
 from adapter_sync.retry import RetryPolicy, server_wait_hint
+from adapter_sync.secrets import ApiKey
 
 URL = "https://api.test/v1"
 KEY = "pk_live_unit_test_key"
@@ -31,7 +32,12 @@ def conn(source_name: str = "crm", **extra: Any) -> dict[str, Any]:
 
 
 class FakeTime:
-    """A clock and a sleep that records waits; sleeping advances the clock (unless frozen)."""
+    """A clock and a sleep that records waits; sleeping advances the clock (unless frozen).
+
+    ``wall()`` is the matching wall clock (epoch seconds) for the headers that carry one.
+    """
+
+    EPOCH = 1_700_000_000.0
 
     def __init__(self, advance: bool = True) -> None:
         self.now = 1000.0
@@ -40,6 +46,9 @@ class FakeTime:
 
     def clock(self) -> float:
         return self.now
+
+    def wall(self) -> float:
+        return self.EPOCH + self.now
 
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
@@ -131,8 +140,8 @@ def test_credentials_in_the_url_are_refused() -> None:
         make_client("https://user:secret@api.test/v1", KEY)
 
 
-@pytest.mark.parametrize("key", [None, ""])
-def test_missing_key_is_refused_before_any_request(key: str | None) -> None:
+@pytest.mark.parametrize("key", [None, "", "  ", ApiKey("")])
+def test_missing_key_is_refused_before_any_request(key: str | ApiKey | None) -> None:
     script = Script(ok([]))
     with pytest.raises(AdapterSyncError, match="ADAPTER_API_KEY"):
         make_client(URL, key, transport=script.transport)
@@ -149,6 +158,39 @@ def test_a_key_no_header_can_carry_is_refused_without_echoing_it(key: str) -> No
 def test_surrounding_whitespace_of_the_key_is_ignored() -> None:
     script = Script(ok([]))
     run(lambda c: c.list_connectors(), make_client(URL, f"  {KEY}\n", transport=script.transport))
+    assert script.requests[0].headers["authorization"] == f"Bearer {KEY}"
+
+
+@pytest.mark.parametrize("url", ["sandbox:", "sandbox:/tmp/unused.db"])
+def test_the_client_knows_no_sandbox_urls(url: str) -> None:
+    # whoever wires a command turns sandbox: into a transport and a base URL (engine)
+    with pytest.raises(AdapterSyncError, match="invalid API URL"):
+        make_client(url, KEY, transport=Script(ok([])).transport)
+
+
+def test_with_a_transport_plain_http_to_any_host_is_accepted() -> None:
+    # requests never leave the process: the loopback-only rule has nothing to protect
+    script = Script(ok([]))
+    client = make_client("http://sandbox/v1", KEY, transport=script.transport)
+    assert client.base_url == "http://sandbox/v1"
+    assert run(lambda c: c.list_connectors(), client) == []
+    assert str(script.requests[0].url) == "http://sandbox/v1/custom-connectors?include_inactive=true"
+    assert script.requests[0].headers["authorization"] == f"Bearer {KEY}"
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("ftp://sandbox/v1", "invalid API URL"), ("http:///v1", "invalid API URL"),
+    ("http://user:pw@sandbox/v1", "must not carry credentials"),
+])
+def test_with_a_transport_the_other_url_checks_stay(url: str, expected: str) -> None:
+    with pytest.raises(AdapterSyncError, match=expected):
+        make_client(url, KEY, transport=Script(ok([])).transport)
+
+
+def test_an_api_key_object_is_accepted_and_sent() -> None:
+    script = Script(ok([]))
+    run(lambda c: c.list_connectors(),
+        make_client(URL, ApiKey(f" {KEY}\n"), transport=script.transport))
     assert script.requests[0].headers["authorization"] == f"Bearer {KEY}"
 
 
@@ -251,10 +293,11 @@ def call_update(c: AdapterClient):
     return c.update("id-7", {"name": "CRM"}, source_name="crm-events")
 
 
-def fails_once(response: httpx.Response, call=call_update) -> tuple[ApiError, Script]:
+def fails_once(response: httpx.Response, call=call_update, url: str = URL
+               ) -> tuple[ApiError, Script]:
     script = Script(response)
     with pytest.raises(ApiError) as info:
-        run(call, client_for(script))
+        run(call, client_for(script, url=url))
     return info.value, script
 
 
@@ -350,6 +393,20 @@ def test_429_without_hints_backs_off_with_jitter_within_the_cap() -> None:
     assert all(0 <= s <= bound for s, bound in zip(fake.sleeps, [0.1, 0.2, 0.25], strict=True))
 
 
+@pytest.mark.parametrize("headers", [
+    {"Retry-After": "0"},
+    {"X-RateLimit-Reset": str(int(FakeTime.EPOCH + 1000) - 3)},  # past: the server runs behind
+    {"Retry-After": "0", "X-RateLimit-Reset": str(int(FakeTime.EPOCH + 1000) - 3)},
+], ids=["retry-after-0", "reset-past", "both"])
+def test_a_zero_or_past_hint_still_backs_off(headers: dict[str, str]) -> None:
+    fake = FakeTime()
+    script = Script(err(429, **headers), err(429, **headers), ok([]))
+    run(lambda c: c.list_connectors(),
+        client_for(script, fake, backoff_base=0.4, backoff_cap=10, wall_clock=fake.wall))
+    assert len(fake.sleeps) == 2 and len(script.requests) == 3
+    assert 0 < fake.sleeps[0] <= 0.4 and 0 < fake.sleeps[1] <= 0.8  # the normal backoff
+
+
 def test_rate_limit_exhaustion_says_how_many_attempts() -> None:
     script = Script(err(429, **{"Retry-After": "0"}))
     with pytest.raises(ApiError, match=r"rate limited \(429\) after 8 attempts") as info:
@@ -369,6 +426,41 @@ def test_a_wait_past_the_deadline_fails_at_once() -> None:
     script = Script(err(429, **{"Retry-After": "60"}), ok([]))
     with pytest.raises(ApiError, match=r"after 1 attempt; .*would pass the 10s deadline"):
         run(lambda c: c.list_connectors(), client_for(script, fake, deadline=10))
+    assert fake.sleeps == [] and len(script.requests) == 1
+
+
+def hhmmss(epoch: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(epoch))
+
+
+def test_a_used_up_budget_resetting_past_the_deadline_fails_at_once_saying_when() -> None:
+    fake = FakeTime()
+    reset = int(fake.wall()) + 300
+    script = Script(ok([], **{"X-RateLimit-Limit": "60", "X-RateLimit-Remaining": "0",
+                              "X-RateLimit-Reset": str(reset)}))
+    client = client_for(script, fake, wall_clock=fake.wall)
+
+    async def twice(c: AdapterClient) -> None:
+        await c.list_connectors()  # answered: nothing left until the reset, 5 minutes away
+        await c.list_connectors()
+
+    with pytest.raises(ApiError) as info:
+        run(twice, client)
+    assert str(info.value) == (f"list connectors: not sent: the rate limit resets at "
+                               f"{hhmmss(reset)} (in 300s), past this call's 120s deadline")
+    assert fake.sleeps == [] and len(script.requests) == 1
+
+
+def test_a_429_resetting_past_the_deadline_fails_at_once_saying_when() -> None:
+    fake = FakeTime()
+    reset = int(fake.wall()) + 300
+    script = Script(err(429, **{"X-RateLimit-Reset": str(reset)}), ok([]))
+    with pytest.raises(ApiError) as info:
+        run(lambda c: c.list_connectors(), client_for(script, fake, wall_clock=fake.wall))
+    assert str(info.value) == (
+        "list connectors: rate limited (429) after 1 attempt; giving up: the next wait "
+        f"(300.0s) would pass the 120s deadline; the rate limit resets at {hhmmss(reset)} "
+        "(in 300s)")
     assert fake.sleeps == [] and len(script.requests) == 1
 
 
@@ -488,12 +580,20 @@ def test_retries_stay_within_attempts_and_deadline(steps, max_attempts, deadline
 
 def test_pacer_spaces_slots_and_honours_holds() -> None:
     now = [10.0]
+
+    def answered(pacer: Pacer, turn: Turn) -> Turn:  # the first turn probes: answer it
+        assert turn.probe and pacer.reserve() is BLOCKED
+        pacer.record(turn, None, status=200, sent=0.0, received=0.0)
+        return turn
+
     pacer = Pacer(4.0, lambda: now[0])
-    assert [pacer.reserve() for _ in range(3)] == [10.0, 10.25, 10.5]
+    first = answered(pacer, pacer.reserve())
+    assert [first.at] + [pacer.reserve().at for _ in range(2)] == [10.0, 10.25, 10.5]
     pacer.hold_until(20.0)
-    assert pacer.reserve() == 20.0
+    assert pacer.reserve().at == 20.0
     unpaced = Pacer(None, lambda: now[0])
-    assert [unpaced.reserve() for _ in range(3)] == [10.0] * 3
+    first = answered(unpaced, unpaced.reserve())
+    assert [first.at] + [unpaced.reserve().at for _ in range(2)] == [10.0] * 3
 
 
 def test_max_rps_paces_concurrent_calls_of_one_client() -> None:
@@ -600,3 +700,105 @@ def test_tls_verification_is_on_for_https():
         import asyncio
 
         asyncio.run(client.aclose())
+
+
+# --------------------------------------------------------------------------- wait events
+
+
+def test_waits_are_reported_for_live_progress() -> None:
+    fake = FakeTime()
+    events: list[WaitEvent] = []
+    script = Script(err(503, {"message": f"busy, key {KEY}"}),
+                    err(429, **{"Retry-After": "4"}), ok(conn("crm-events")))
+    run(call_update, client_for(script, fake, wall_clock=fake.wall, on_wait=events.append,
+                                backoff_base=2.0, backoff_cap=2.0))
+    retry, limit = events
+    assert (retry.reason, retry.what, retry.attempt) == ("retry", "update 'crm-events' (id-7)", 2)
+    assert 0 < retry.seconds <= 2.0 and retry.until == pytest.approx(fake.wall() - 4)
+    assert retry.message.startswith("update 'crm-events' (id-7): server error (503: busy, key ***")
+    assert retry.message.endswith(f"retry 2/8 in {retry.seconds:.1f}s") and KEY not in str(retry)
+    assert (limit.reason, limit.seconds, limit.attempt) == ("rate_limit", 4.0, 3)
+    assert limit.until == pytest.approx(fake.wall())  # the clock has slept through it since
+    assert limit.message == ("update 'crm-events' (id-7): waiting for the rate limit until "
+                             f"{hhmmss(limit.until)} (4.0s)")
+
+
+def test_routine_pacing_is_not_reported() -> None:
+    fake = FakeTime(advance=False)
+    events: list[WaitEvent] = []
+    script = Script(ok([]))
+
+    async def many(c: AdapterClient) -> None:
+        await asyncio.gather(*(c.list_connectors() for _ in range(5)))
+
+    run(many, client_for(script, fake, max_rps=10, on_wait=events.append))
+    assert events == [] and len(fake.sleeps) == 4
+
+
+# --------------------------------------------------------------------------- a wrong base URL
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("https://api.test", "list connectors: not found (HTTP 404) at GET "
+     "https://api.test/custom-connectors: the API URL must be the API's base URL, ending in /v1 "
+     "(e.g. https://api.adapter.com/v1); did you mean https://api.test/v1?"),
+    ("https://api.test/api/v2", "list connectors: not found (HTTP 404) at GET "
+     "https://api.test/api/v2/custom-connectors: the API URL must be the API's base URL, ending "
+     "in /v1 (e.g. https://api.adapter.com/v1) (server: Not Found)"),
+])
+def test_a_404_on_the_list_names_the_url_and_hints_at_v1(url: str, expected: str) -> None:
+    body = {"detail": "Not Found"} if "v2" in url else None
+    response = err(404, body) if body else err(404, text="<html>404</html>")
+    error, script = fails_once(response, call=lambda c: c.list_connectors(), url=url)
+    assert len(script.requests) == 1
+    assert str(error) == expected and error.status == 404
+
+
+@pytest.mark.parametrize("response", [
+    httpx.Response(204), httpx.Response(200), httpx.Response(200, text="  \n"),
+    httpx.Response(202, headers={"content-type": "application/json"}),
+], ids=["204", "200-empty", "200-blank", "202-empty-json"])
+def test_a_patch_answered_without_a_body_counts_as_applied(response: httpx.Response) -> None:
+    script = Script(response)
+    assert run(call_update, client_for(script)) is None
+    assert len(script.requests) == 1
+
+
+def test_a_create_answered_without_a_body_is_still_unknown() -> None:
+    # it exists (2xx) but its id is unknown: the caller re-lists, as for a lost answer
+    with pytest.raises(OutcomeUnknown, match="create 'crm-events'"):
+        run(call_create, client_for(Script(httpx.Response(204))))
+
+
+def test_a_failing_wait_callback_gives_its_turn_back() -> None:
+    fake = FakeTime()
+    calls: list[WaitEvent] = []
+
+    def callback(event: WaitEvent) -> None:
+        calls.append(event)
+        if len(calls) == 1:
+            raise RuntimeError("progress display broke")
+
+    script = Script(err(429, **{"Retry-After": "4"}), ok([]))
+
+    async def twice(c: AdapterClient) -> list:
+        with pytest.raises(RuntimeError, match="display broke"):
+            await c.list_connectors()
+        return await c.list_connectors()  # not blocked behind a turn never given back
+
+    assert run(twice, client_for(script, fake, on_wait=callback, deadline=5)) == []
+    assert len(script.requests) == 2
+
+
+def test_the_client_imports_neither_the_sandbox_nor_sqlite3() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[1] / "src"
+    code = ("import sys; import adapter_sync.client; "
+            "print(sorted(m for m in sys.modules "
+            "if m.startswith('adapter_sync.sandbox') or m == 'sqlite3'))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={"PYTHONPATH": str(src)}, check=True)
+    assert done.stdout.strip() == "[]"

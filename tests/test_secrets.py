@@ -177,6 +177,12 @@ def test_url_and_key_errors_never_show_the_key(caplog) -> None:
 
 
 def test_a_log_call_that_mentions_the_key_is_redacted(caplog) -> None:
+    # The application installs the one redactor's filter on its log handler (the CLI does so
+    # on its own); the client installs nothing at import.
+    from adapter_sync.secrets import Redactor
+
+    caplog.handler.addFilter(Redactor([KEY]).logging_filter())
+
     async def main() -> None:
         async with client(reflecting(200)):
             logging.getLogger("adapter_sync.client").debug("oops %s", KEY)
@@ -184,6 +190,16 @@ def test_a_log_call_that_mentions_the_key_is_redacted(caplog) -> None:
     asyncio.run(main())
     assert any("oops ***" in r.getMessage() for r in caplog.records)
     assert_no_key_anywhere(RuntimeError("none"), caplog)
+
+
+def test_the_client_installs_no_logging_filter_at_import() -> None:
+    import importlib
+
+    import adapter_sync.client
+
+    importlib.reload(adapter_sync.client)
+    for name in ("adapter_sync.client", "httpx", "httpcore.connection", "httpcore.http11"):
+        assert logging.getLogger(name).filters == [], name
 
 
 @pytest.mark.parametrize("command", ["plan", "import"])

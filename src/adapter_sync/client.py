@@ -3,7 +3,9 @@
 ``make_client()`` validates the URL and the key before any connection, then returns an
 :class:`AdapterClient` to use as ``async with make_client(...) as client:``.
 
-Safety of retries, per method:
+Each call is a short retry loop: wait for a turn (:mod:`adapter_sync.pacing`), send one
+attempt, let :func:`adapter_sync.classify.classify` judge the answer or the exception, then
+return, raise, or wait and try again. Safety of retries, per method:
 
 - GET and PATCH (PATCH carries full desired values) are retried on 429, 500/502/503/504,
   connection failures, timeouts and dropped connections.
@@ -11,7 +13,18 @@ Safety of retries, per method:
   connect, or a 429. A POST whose answer was lost (timeout, reset after sending, any 5xx)
   raises :class:`~adapter_sync.errors.OutcomeUnknown`: the caller re-lists to find out.
 
-The API key never appears in an exception, a repr or a log record of this module.
+The client knows nothing of the sandbox: whoever wires a command together turns a
+``sandbox:`` URL into a transport and a base URL, and passes both here.
+
+Failures retrying cannot fix end at once: a host name that does not resolve, a TLS handshake
+that cannot succeed, a 4xx. A rate-limit wait or reset past the call's deadline fails the call
+at once, saying when the limit resets.
+
+The API key is held as an :class:`~adapter_sync.secrets.ApiKey`; every message this module
+raises or reports (``on_wait``), and its retry log line, goes through a
+:class:`~adapter_sync.secrets.Redactor` built from it; its other log records name methods and
+paths only. A loopback API URL is never reached through an environment proxy. (Log handlers are the application's to filter: the CLI
+installs ``Redactor.logging_filter()``; this module installs nothing at import.)
 """
 
 from __future__ import annotations
@@ -23,72 +36,42 @@ import random
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import quote, urlsplit
 
 import httpx
 
 from adapter_sync import __version__
+from adapter_sync.classify import (
+    MAX_RESPONSE_BYTES,
+    Call,
+    Lost,
+    Refused,
+    Retry,
+    Success,
+    TooLarge,
+    classify,
+    excerpt,
+)
 from adapter_sync.errors import AdapterSyncError, ApiError, OutcomeUnknown
 from adapter_sync.model import LiveConnector
-from adapter_sync.pacing import Pacer
-from adapter_sync.retry import RETRYABLE_5XX, RetryPolicy, server_wait_hint
+from adapter_sync.pacing import Blocked, Pacer, TooLate, Turn, WaitEvent
+from adapter_sync.ratelimit import RateLimitInfo
+from adapter_sync.retry import RetryPolicy
+from adapter_sync.secrets import API_KEY_ENV, ApiKey, Redactor
 
-__all__ = ["AdapterClient", "make_client", "USER_AGENT"]
+__all__ = ["AdapterClient", "make_client", "USER_AGENT", "WaitEvent"]
 
-API_KEY_ENV = "ADAPTER_API_KEY"
 USER_AGENT = f"adapter-sync/{__version__}"
 MAX_CONNECTIONS = 64
-EXCERPT_CHARS = 100
-#: A response body larger than this is refused, never read whole (a list of ~100,000
-#: connectors stays well under it; a hostile or broken server must not exhaust memory).
-MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+#: Rate-limit waits shorter than this are routine pacing: not reported to ``on_wait``.
+REPORTED_WAIT = 1.0
 
 log = logging.getLogger("adapter_sync.client")
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
-
-
-# --------------------------------------------------------------------------- redaction
-
-
-class _RedactFilter(logging.Filter):
-    """Defence in depth: replace any registered secret in a log record's final text."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: dict[str, int] = {}
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            text = record.getMessage()
-            if any(secret in text for secret in self.secrets):
-                for secret in self.secrets:
-                    text = text.replace(secret, "***")
-                record.msg, record.args = text, None
-        return True
-
-
-_REDACT = _RedactFilter()
-for _name in ("adapter_sync.client", "httpx", "httpcore.connection", "httpcore.connection_pool",
-              "httpcore.http11", "httpcore.http2", "httpcore.proxy"):
-    logging.getLogger(_name).addFilter(_REDACT)
-
-
-def _register_secret(secret: str) -> None:
-    if len(secret) < 4:  # too short to redact without mangling every message
-        return
-    _REDACT.secrets[secret] = _REDACT.secrets.get(secret, 0) + 1
-
-
-def _unregister_secret(secret: str) -> None:
-    count = _REDACT.secrets.get(secret, 0) - 1
-    if count > 0:
-        _REDACT.secrets[secret] = count
-    else:
-        _REDACT.secrets.pop(secret, None)
+OnWait = Callable[[WaitEvent], None]
 
 
 # --------------------------------------------------------------------------- URL checks
@@ -104,8 +87,12 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _check_url(api_url: str) -> str:
-    """The base URL without a trailing slash, or AdapterSyncError if it is unsafe."""
+def _check_url(api_url: str, *, in_process: bool) -> str:
+    """The base URL without a trailing slash, or AdapterSyncError if it is unsafe.
+
+    ``in_process``: requests go to an explicit transport and never leave the process, so
+    plain http to any host is fine; scheme, host and "no credentials" are still checked.
+    """
     try:
         parts = urlsplit(api_url.strip())
         host = parts.hostname or ""
@@ -114,14 +101,12 @@ def _check_url(api_url: str) -> str:
         raise AdapterSyncError(f"invalid API URL {api_url!r}: {exc}") from None
     scheme = parts.scheme.lower()
     if scheme not in ("https", "http") or not host:
-        raise AdapterSyncError(
-            f"invalid API URL {api_url!r}: expected https://HOST/..., or 'sandbox:' / 'sandbox:PATH'"
-        )
+        raise AdapterSyncError(f"invalid API URL {api_url!r}: expected https://HOST/...")
     if parts.username is not None or parts.password is not None:
         raise AdapterSyncError(
-            "the API URL must not carry credentials; put the key in ADAPTER_API_KEY"
+            f"the API URL must not carry credentials; put the key in {API_KEY_ENV}"
         )
-    if scheme == "http" and not _is_loopback(host):
+    if scheme == "http" and not in_process and not _is_loopback(host):
         raise AdapterSyncError(
             f"refusing to send the API key over plain http to {host}: https:// is required "
             "(http:// is allowed only to a loopback address such as 127.0.0.1 or localhost)"
@@ -129,14 +114,14 @@ def _check_url(api_url: str) -> str:
     return api_url.strip().rstrip("/")
 
 
-def _check_key(api_key: str | None) -> str:
-    """The key without surrounding whitespace; refused (never echoed) if unusable."""
-    key = (api_key or "").strip()
+def _check_key(api_key: ApiKey | str | None) -> ApiKey:
+    """The key (surrounding whitespace dropped); refused, never echoed, if unusable."""
+    key = api_key if isinstance(api_key, ApiKey) else ApiKey(api_key or "")
     if not key:
         raise AdapterSyncError(
             f"no API key: set {API_KEY_ENV} (keys are made in the Adapter web console)"
         )
-    if not all("!" <= ch <= "~" for ch in key):
+    if not all("!" <= ch <= "~" for ch in key.reveal()):
         raise AdapterSyncError(
             f"{API_KEY_ENV} contains characters an HTTP header cannot carry (inner whitespace, "
             "a line break or non-ASCII): check how it was pasted"
@@ -149,105 +134,43 @@ def _check_key(api_key: str | None) -> str:
 
 def make_client(
     api_url: str,
-    api_key: str | None,
+    api_key: ApiKey | str | None,
     *,
     max_attempts: int = 8,
     deadline: float = 120.0,
     max_rps: float | None = None,
+    rate_share: float = 1.0,
     timeout: float = 30.0,
     transport: httpx.AsyncBaseTransport | None = None,
     backoff_base: float = 0.5,
     backoff_cap: float = 30.0,
+    on_wait: OnWait | None = None,
     sleep: Sleep | None = None,
     clock: Clock | None = None,
+    wall_clock: Clock | None = None,
 ) -> AdapterClient:
     """Check the URL and key (no connection yet) and build a client.
 
-    ``api_url``: ``https://...``; ``http://`` only to a loopback host; ``sandbox:`` (state in
-    ``.adapter-sync/sandbox.db``) or ``sandbox:PATH`` for the in-process emulator, which needs
-    no key. ``sleep``/``clock`` replace ``asyncio.sleep``/``time.monotonic`` (for tests).
+    ``api_url``: ``https://...``, or ``http://`` to a loopback host. With an explicit
+    ``transport`` (e.g. the in-process sandbox) requests never leave the process, so plain
+    ``http://`` to any host is accepted. ``api_key``: required (the caller reads it once).
+    ``max_rps``: at most this many requests per second. ``rate_share``: use at most this share
+    of the limit the server announces, leaving the rest to the other integrations on the same
+    key (see :mod:`adapter_sync.pacing`). ``on_wait``: called with a :class:`WaitEvent` before
+    each retry wait and each rate-limit wait of at least :data:`REPORTED_WAIT` seconds, for
+    live progress (its message is redacted; nothing is built when it is None).
+    ``sleep``/``clock``/``wall_clock`` replace ``asyncio.sleep``/``time.monotonic``/
+    ``time.time`` (for tests).
     """
     if timeout <= 0:
         raise ValueError("timeout must be positive")
     policy = RetryPolicy(max_attempts, deadline, backoff_base, backoff_cap)
-    # With an explicit transport the requests never leave the process (the in-process
-    # sandbox, tests): the plain-http-only-to-loopback rule is about the network.
-    base_url = api_url.strip().rstrip("/") if transport is not None else _check_url(api_url)
+    base_url = _check_url(api_url, in_process=transport is not None)
     key = _check_key(api_key)
     return AdapterClient(
-        base_url, key, policy=policy, max_rps=max_rps, timeout=timeout, transport=transport,
-        sleep=sleep, clock=clock,
+        base_url, key, policy=policy, max_rps=max_rps, rate_share=rate_share, timeout=timeout,
+        transport=transport, on_wait=on_wait, sleep=sleep, clock=clock, wall_clock=wall_clock,
     )
-
-
-# --------------------------------------------------------------------------- failures
-
-
-@dataclass(frozen=True)
-class _Failure:
-    """One failed attempt that may be retried."""
-
-    summary: str  # e.g. "rate limited (429)", "server error (503)", "connection failed (...)"
-    status: int | None = None
-    request_id: str | None = None
-    wait_hint: float | None = None  # seconds the server asked for (429)
-
-
-def _excerpt(text: str) -> str:
-    text = " ".join(text.split())
-    if not text:
-        return "(empty body)"
-    return repr(text[:EXCERPT_CHARS] + ("…" if len(text) > EXCERPT_CHARS else ""))
-
-
-def _network_summary(exc: Exception) -> str:
-    # str(exc) of an httpx error never includes request headers; keep it short anyway.
-    detail = " ".join(str(exc).split())[:EXCERPT_CHARS]
-    name = type(exc).__name__
-    return f"{name}: {detail}" if detail else name
-
-
-class _TooLarge(Exception):
-    """A response body over MAX_RESPONSE_BYTES (declared, or counted while reading)."""
-
-    def __init__(self, status: int, declared: int | None) -> None:
-        super().__init__(status, declared)
-        self.status, self.declared = status, declared
-
-
-def _error_body(response: httpx.Response) -> tuple[str | None, str, Any]:
-    """(code, message, details) from either error shape, or an excerpt of a non-JSON body."""
-    try:
-        data = response.json()
-    except ValueError:
-        return None, f"non-JSON body {_excerpt(response.text)}", None
-    if not isinstance(data, dict):
-        return None, f"unexpected body {_excerpt(response.text)}", None
-    code = data.get("error")
-    message = data.get("message")
-    details = data.get("details")
-    if isinstance(code, dict):  # {"error": {"code": ..., "message": ...}}
-        message = message or code.get("message")
-        details = details or code.get("details")
-        code = code.get("code") or code.get("type")
-    detail = data.get("detail")
-    if isinstance(detail, list):  # FastAPI validation errors
-        parts = []
-        for item in detail[:5]:
-            if not isinstance(item, dict):
-                parts.append(str(item))
-                continue
-            loc = [str(p) for p in item.get("loc") or () if p != "body"]
-            msg = str(item.get("msg") or item.get("type") or "invalid")
-            parts.append(f"{'.'.join(loc)}: {msg}" if loc else msg)
-        if len(detail) > 5:
-            parts.append(f"and {len(detail) - 5} more")
-        message = "; ".join(parts) or message
-    elif isinstance(detail, str) and not message:
-        message = detail
-    if not message:
-        message = str(code) if code else f"unexpected body {_excerpt(response.text)}"
-    return (str(code) if code else None), str(message), details
 
 
 # --------------------------------------------------------------------------- the client
@@ -272,45 +195,56 @@ class AdapterClient:
     def __init__(
         self,
         base_url: str,
-        api_key: str,
+        api_key: ApiKey | str,
         *,
         policy: RetryPolicy | None = None,
         max_rps: float | None = None,
+        rate_share: float = 1.0,
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        on_wait: OnWait | None = None,
         sleep: Sleep | None = None,
         clock: Clock | None = None,
+        wall_clock: Clock | None = None,
     ) -> None:
+        key = api_key if isinstance(api_key, ApiKey) else ApiKey(api_key)
         self._base_url = base_url.rstrip("/")
         split = urlsplit(self._base_url)
         self._base_path = split.path
-        self._host = split.netloc
-        self._key = api_key
+        self._redact = Redactor([key])
         self._policy = policy or RetryPolicy()
         self._timeout = timeout
         self._sleep: Sleep = sleep or asyncio.sleep
         self._clock: Clock = clock or time.monotonic
-        self._pacer = Pacer(max_rps, self._clock)
+        self._wall: Clock = wall_clock or time.time
+        self._pacer = Pacer(max_rps, self._clock, wall=self._wall, rate_share=rate_share)
+        self._on_wait = on_wait
         self._rng = random.Random()
         self._closed = False
-        _register_secret(api_key)
+        limits = httpx.Limits(max_connections=MAX_CONNECTIONS,
+                              max_keepalive_connections=MAX_CONNECTIONS)
+        # TLS verification is always on for https. A plain-http base URL (allowed only to
+        # loopback) never negotiates TLS, and redirects are not followed, so it skips loading
+        # the CA bundle (~0.15 s at start-up).
+        verify = split.scheme == "https"
+        if transport is None and _is_loopback(split.hostname or ""):
+            # Never through a proxy: HTTP_PROXY / ALL_PROXY would carry the key (in cleartext
+            # for http://) off this machine, to a proxy that cannot reach our loopback anyway.
+            # An explicit transport is one httpx does not route through environment proxies.
+            transport = httpx.AsyncHTTPTransport(verify=verify, limits=limits)
         self._http = httpx.AsyncClient(
             headers={
-                "Authorization": f"Bearer {api_key}",
+                "Authorization": f"Bearer {key.reveal()}",
                 "User-Agent": USER_AGENT,
                 "Accept": "application/json",
             },
             # No pool timeout: a call waiting for a free connection is not a failure (the
             # applier bounds concurrency); connect/read/write use ``timeout``.
             timeout=httpx.Timeout(timeout, pool=None),
-            limits=httpx.Limits(max_connections=MAX_CONNECTIONS,
-                                max_keepalive_connections=MAX_CONNECTIONS),
+            limits=limits,
             transport=transport,
             follow_redirects=False,
-            # TLS verification is always on for https. A plain-http base URL (allowed only to
-            # loopback) never negotiates TLS, and redirects are not followed, so it skips
-            # loading the CA bundle (~0.15 s at start-up).
-            verify=split.scheme == "https",
+            verify=verify,
         )
 
     # -- lifecycle
@@ -329,10 +263,7 @@ class AdapterClient:
         if self._closed:
             return
         self._closed = True
-        try:
-            await self._http.aclose()
-        finally:
-            _unregister_secret(self._key)
+        await self._http.aclose()
 
     def __repr__(self) -> str:
         return f"<AdapterClient {self._base_url}>"
@@ -343,14 +274,14 @@ class AdapterClient:
         """Every connector (inactive ones too unless ``include_inactive`` is False)."""
         what = "list connectors"
         response = await self._call(
-            "GET", "/custom-connectors", what=what, safe=True,
+            "GET", "/custom-connectors", what=what, safe=True, not_found_is_wrong_url=True,
             params={"include_inactive": "true" if include_inactive else "false"},
         )
         data = self._json(response, what, unknown=False)
         if not isinstance(data, list):
             raise self._error(
                 f"{what}: expected a JSON array, got {type(data).__name__} "
-                f"{_excerpt(response.text)}", response,
+                f"{excerpt(response.text)}", response,
             )
         try:
             return [LiveConnector.from_api(item) for item in data]
@@ -358,7 +289,7 @@ class AdapterClient:
             bad = next((i for i in data if not _looks_like_connector(i)), None)
             raise self._error(
                 f"{what}: unexpected item in the response ({type(exc).__name__}: {exc}): "
-                f"{_excerpt(repr(bad))}", response,
+                f"{excerpt(repr(bad))}", response,
             ) from None
 
     async def create(self, body: Mapping[str, Any]) -> LiveConnector:
@@ -372,14 +303,21 @@ class AdapterClient:
 
     async def update(
         self, connector_id: str, body: Mapping[str, Any], *, source_name: str | None = None
-    ) -> LiveConnector:
-        """PATCH a connector with the given fields (full desired values: safe to retry)."""
+    ) -> LiveConnector | None:
+        """PATCH a connector with the given fields (full desired values: safe to retry).
+
+        Returns the updated connector as the server shows it; or None when the server answered
+        with no body (204, or an empty 2xx): the update was applied, and all that is known of
+        the result is what was sent (``connector_id`` plus ``body``).
+        """
         what = (f"update {source_name!r} ({connector_id})" if source_name
                 else f"update connector {connector_id}")
         response = await self._call(
             "PATCH", f"/custom-connectors/{quote(str(connector_id), safe='')}", what=what,
             safe=True, json=dict(body),
         )
+        if response.status_code == 204 or not response.content.strip():
+            return None
         return self._connector(response, what, unknown=False)
 
     # -- response parsing
@@ -389,7 +327,7 @@ class AdapterClient:
         if ctype and "json" not in ctype.lower():
             raise self._error(
                 f"{what}: expected JSON, got content-type {ctype.split(';')[0]!r} "
-                f"(HTTP {response.status_code}) {_excerpt(response.text)}",
+                f"(HTTP {response.status_code}) {excerpt(response.text)}",
                 response, unknown=unknown,
             )
         try:
@@ -397,7 +335,7 @@ class AdapterClient:
         except ValueError:
             raise self._error(
                 f"{what}: malformed JSON in the response (HTTP {response.status_code}) "
-                f"{_excerpt(response.text)}", response, unknown=unknown,
+                f"{excerpt(response.text)}", response, unknown=unknown,
             ) from None
 
     def _connector(self, response: httpx.Response, what: str, *, unknown: bool) -> LiveConnector:
@@ -406,15 +344,12 @@ class AdapterClient:
         data = self._json(response, what, unknown=unknown)
         if not isinstance(data, dict) or not _looks_like_connector(data):
             raise self._error(
-                f"{what}: the response is not a connector {_excerpt(response.text)}",
+                f"{what}: the response is not a connector {excerpt(response.text)}",
                 response, unknown=unknown,
             )
         return LiveConnector.from_api(data)
 
     # -- errors
-
-    def _redact(self, text: str) -> str:
-        return text.replace(self._key, "***") if self._key and len(self._key) >= 4 else text
 
     def _error(self, message: str, response: httpx.Response | None = None, *,
                status: int | None = None, request_id: str | None = None,
@@ -427,26 +362,18 @@ class AdapterClient:
         cls = OutcomeUnknown if unknown else ApiError
         return cls(self._redact(message), status=status, request_id=request_id)
 
-    def _refusal(self, response: httpx.Response, what: str) -> ApiError:
-        """The error for a non-retryable 4xx/5xx answer."""
-        status = response.status_code
-        code, message, details = _error_body(response)
-        if status == 401:
-            text = (f"{what}: authentication failed (HTTP 401): the API key was rejected; "
-                    f"check {API_KEY_ENV}")
-            if message and not message.startswith(("non-JSON", "unexpected body")):
-                text += f" (server: {message})"
-        elif status == 403:
-            scopes = details.get("missing_scopes") if isinstance(details, dict) else None
-            if isinstance(scopes, list) and scopes:
-                text = (f"{what}: permission denied (HTTP 403): the API key lacks the scope(s) "
-                        f"{', '.join(map(str, scopes))}")
-            else:
-                text = f"{what}: permission denied (HTTP 403): {message}"
-        else:
-            label = f"HTTP {status}" + (f" {code}" if code else "")
-            text = f"{what}: {message} ({label})"
-        return self._error(text, response)
+    def _exhausted(self, what: str, failure: Retry, attempts: int,
+                   why: str | None = None) -> ApiError:
+        text = f"{what}: {failure.summary} after {attempts} attempt{'s' * (attempts != 1)}"
+        if why:
+            text += f"; giving up: {why}"
+        return self._error(text, status=failure.status, request_id=failure.request_id)
+
+    def _lost(self, what: str, lost: Lost) -> ApiError:
+        """An OutcomeUnknown: the write was sent and its answer lost."""
+        text = (f"{what}: the answer was lost ({lost.summary}); "
+                "the write may or may not have happened")
+        return self._error(text, status=lost.status, request_id=lost.request_id, unknown=True)
 
     # -- the retry loop
 
@@ -459,118 +386,179 @@ class AdapterClient:
         safe: bool,
         params: Mapping[str, str] | None = None,
         json: Any = None,
+        not_found_is_wrong_url: bool = False,
     ) -> httpx.Response:
         """Send with retries; return a 2xx response or raise ApiError / OutcomeUnknown.
 
         ``safe``: the call may be repeated after its answer was lost (GET, PATCH).
+        ``not_found_is_wrong_url``: a 404 means the base URL is wrong (the collection).
         """
         if self._closed:
             raise RuntimeError("AdapterClient is closed")
         policy = self._policy
-        url = self._base_url + path
+        call = Call(method, self._base_url + path, what, safe, not_found_is_wrong_url)
         shown = self._base_path + path  # for logs: the path only, never headers
         deadline_at = self._clock() + policy.deadline
-        failure: _Failure | None = None
+        failure: Retry | None = None
         attempt = 0
         while True:
             attempt += 1
-            await self._wait_turn(deadline_at, what, attempt, failure)
-            remaining = max(deadline_at - self._clock(), 0.001)
-            timeout = httpx.Timeout(min(self._timeout, remaining), pool=None)
-            started = self._clock()
+            turn = await self._take_turn(what, deadline_at, attempt, failure)
+            sent, outcome = self._wall(), None
             try:
-                # The whole exchange (connect, headers, body) is bounded by the deadline, not
-                # only each read: a server dripping one byte per second must not hold us.
-                response = await _within(
-                    self._send(method, url, params=params, json=json, timeout=timeout),
-                    remaining,
-                )
-            except _TooLarge as exc:
-                size = f"{exc.declared} bytes declared" if exc.declared else "not read whole"
-                raise self._error(
-                    f"{what}: the response is too large (over "
-                    f"{MAX_RESPONSE_BYTES // (1024 * 1024)} MiB, {size}; HTTP {exc.status})",
-                    status=exc.status, unknown=not safe) from None
-            except asyncio.TimeoutError:
-                # Sent (maybe), answer not complete in time: the server may have acted on it.
-                failure = _Failure("timed out (no complete answer before the deadline)")
-                log.debug("%s %s -> deadline passed (attempt %d/%d)", method, shown,
-                          attempt, policy.max_attempts)
-                if not safe:
-                    raise self._lost(what, failure) from None
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                # Nothing reached the server: safe to retry for every method.
-                failure = _Failure(
-                    f"connection failed: could not connect to {self._host} "
-                    f"({_network_summary(exc)})")
-                log.debug("%s %s -> %s (attempt %d/%d)", method, shown, type(exc).__name__,
-                          attempt, policy.max_attempts)
-            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-                # Sent (maybe fully), answer lost: the server may have acted on it.
-                kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "connection lost"
-                failure = _Failure(f"{kind} ({_network_summary(exc)})")
-                log.debug("%s %s -> %s (attempt %d/%d)", method, shown, type(exc).__name__,
-                          attempt, policy.max_attempts)
-                if not safe:
-                    raise self._lost(what, failure) from None
-            except httpx.HTTPError as exc:  # bad URL, local protocol error: not retryable
-                raise self._error(f"{what}: request failed ({_network_summary(exc)})") from None
-            else:
-                status = response.status_code
-                request_id = response.headers.get("x-request-id")
-                if log.isEnabledFor(logging.DEBUG):
-                    log.debug("%s %s -> %d (attempt %d/%d, %.0f ms, request id %s)", method,
-                              shown, status, attempt, policy.max_attempts,
-                              (self._clock() - started) * 1000, request_id or "-")
-                if 200 <= status < 300:
-                    return response
-                if status == 429:
-                    hint = server_wait_hint(response.headers, time.time())
-                    failure = _Failure("rate limited (429)", status, request_id, hint)
-                elif status >= 500:
-                    _, message, _ = _error_body(response)
-                    failure = _Failure(f"server error ({status}: {message})", status, request_id)
-                    if not safe:
-                        raise self._lost(what, failure) from None
-                    if status not in RETRYABLE_5XX:
-                        raise self._refusal(response, what)
-                elif 300 <= status < 400:
-                    where = response.headers.get("location", "?")
-                    raise self._error(
-                        f"{what}: unexpected redirect (HTTP {status}) to {where}; "
-                        "check the API URL", response)
-                else:
-                    raise self._refusal(response, what)
+                outcome = await self._attempt(call, params, json, deadline_at)
+            finally:
+                self._end_turn(turn, outcome, sent)
+            verdict = classify(call, outcome, server_now=self._pacer.server_now())
+            if log.isEnabledFor(logging.DEBUG):
+                self._log_attempt(method, shown, outcome, attempt)
+            if isinstance(verdict, Success):
+                return verdict.response
+            if isinstance(verdict, Refused):
+                raise self._error(verdict.message, status=verdict.status,
+                                  request_id=verdict.request_id, unknown=verdict.unknown)
+            if isinstance(verdict, Lost):
+                raise self._lost(what, verdict)
+            failure = verdict
             # A retryable failure: wait, unless attempts or the deadline are exhausted.
-            if attempt >= policy.max_attempts:
+            attempts = min(policy.max_attempts, failure.max_attempts or policy.max_attempts)
+            if attempt >= attempts:
                 raise self._exhausted(what, failure, attempt)
-            wait = (failure.wait_hint if failure.wait_hint is not None
-                    else policy.backoff(attempt, self._rng))
-            if failure.status == 429:
-                self._pacer.hold_until(self._clock() + wait)
+            # A zero or past hint (``Retry-After: 0``, a reset behind our clock) still means
+            # "back off", never "retry now": at least the normal backoff.
+            hint = failure.wait_hint
+            wait = hint if hint is not None and hint > 0 else policy.backoff(attempt, self._rng)
+            log.debug("%s %s: %s; retrying in %.2fs", method, shown,
+                      self._redact(failure.summary), wait)
+            if failure.rate_limited:
+                # Every call of this client waits, this one too: its next turn comes after the
+                # hold (and fails at once if that passes the deadline).
+                self._pacer.hold(wait, turn)
+                continue
             if self._clock() + wait > deadline_at:
                 raise self._exhausted(
                     what, failure, attempt,
                     f"the next wait ({wait:.1f}s) would pass the {policy.deadline:g}s deadline")
-            log.debug("%s %s: %s; retrying in %.2fs", method, shown, failure.summary, wait)
+            if self._on_wait is not None:
+                self._report("retry", wait, what, attempt + 1,
+                             f"{what}: {failure.summary}; retry {attempt + 1}/{attempts} "
+                             f"in {wait:.1f}s")
             await self._sleep(wait)
+
+    async def _take_turn(self, what: str, deadline_at: float, attempt: int,
+                         failure: Retry | None) -> Turn:
+        """Wait for this call's turn (pacing, rate limit, 429 hold), never past the deadline."""
+        while True:
+            now = self._clock()
+            turn = self._pacer.reserve(now, deadline_at)
+            if isinstance(turn, Blocked):  # another call probes the limit: wait for its answer
+                try:
+                    await _within(self._pacer.probe_answered(), max(deadline_at - now, 0.001))
+                except asyncio.TimeoutError:
+                    raise self._too_late(what, failure, attempt, now, None) from None
+                continue
+            if isinstance(turn, TooLate):
+                raise self._too_late(what, failure, attempt, now, turn)
+            if turn.at <= now:
+                return turn
+            wait = turn.at - now
+            try:
+                if self._on_wait is not None and turn.reason == "rate_limit" \
+                        and wait >= REPORTED_WAIT:
+                    until = self._pacer.to_wall(turn.at)
+                    self._report("rate_limit", wait, what, attempt,
+                                 f"{what}: waiting for the rate limit until {_hhmmss(until)} "
+                                 f"({wait:.1f}s)")
+                await self._sleep(wait)
+            except BaseException:  # cancelled (or a failing callback): give the turn back
+                self._pacer.cancel(turn)
+                raise
+            if self._pacer.still_valid(turn):
+                return turn
+            self._pacer.cancel(turn)  # a hold or a used-up budget arrived meanwhile
+
+    def _end_turn(self, turn: Turn, outcome: httpx.Response | BaseException | None,
+                  sent: float) -> None:
+        """Tell the pacer what the turn's answer said about the rate limit."""
+        received = self._wall()
+        if isinstance(outcome, httpx.Response):
+            self._pacer.record(turn, RateLimitInfo.from_headers(outcome.headers),
+                               status=outcome.status_code, sent=sent, received=received)
+        else:
+            self._pacer.record(turn, None, status=None, sent=sent, received=received)
+
+    def _too_late(self, what: str, failure: Retry | None, attempt: int, now: float,
+                  late: TooLate | None) -> ApiError:
+        """The error for a call whose next turn would come after its deadline."""
+        deadline = f"{self._policy.deadline:g}s deadline"
+        resets = ""
+        if late is not None and late.reason == "rate_limit":
+            resets = (f"the rate limit resets at {_hhmmss(self._pacer.to_wall(late.at))} "
+                      f"(in {late.at - now:.0f}s)")
+        if failure is not None:
+            why = (f"the next wait ({late.at - now:.1f}s) would pass the {deadline}"
+                   if late is not None else f"waiting for the rate limit would pass the {deadline}")
+            return self._exhausted(what, failure, attempt - 1, why + (f"; {resets}" if resets
+                                                                       else ""))
+        if resets:
+            return self._error(f"{what}: not sent: {resets}, past this call's {deadline}")
+        if late is None:
+            return self._error(f"{what}: not sent: waiting for the rate limit would pass the "
+                               f"{deadline}")
+        return self._error(f"{what}: not sent: waiting for a slot (--max-rps pacing) would "
+                           f"pass the {deadline}")
+
+    def _report(self, reason: Literal["rate_limit", "retry"], seconds: float, what: str,
+                attempt: int, message: str) -> None:
+        assert self._on_wait is not None
+        self._on_wait(WaitEvent(reason, seconds, self._wall() + seconds, what, attempt,
+                                self._redact(message)))
+
+    async def _attempt(self, call: Call, params: Mapping[str, str] | None, json: Any,
+                       deadline_at: float) -> httpx.Response | BaseException:
+        """One exchange, bounded by the deadline: the answer, or the exception it raised."""
+        remaining = max(deadline_at - self._clock(), 0.001)
+        timeout = httpx.Timeout(min(self._timeout, remaining), pool=None)
+        try:
+            # The whole exchange (connect, headers, body) is bounded by the deadline, not only
+            # each read: a server dripping one byte per second must not hold us.
+            return await _within(
+                self._send(call.method, call.url, params=params, json=json, timeout=timeout),
+                remaining,
+            )
+        except (TooLarge, asyncio.TimeoutError, httpx.HTTPError) as exc:
+            return exc
+
+    def _log_attempt(self, method: str, shown: str, outcome: httpx.Response | BaseException,
+                     attempt: int) -> None:
+        max_attempts = self._policy.max_attempts
+        if isinstance(outcome, httpx.Response):
+            elapsed = outcome.extensions.get("adapter_sync.elapsed", 0.0)
+            log.debug("%s %s -> %d (attempt %d/%d, %.0f ms, request id %s)", method, shown,
+                      outcome.status_code, attempt, max_attempts, elapsed * 1000,
+                      outcome.headers.get("x-request-id") or "-")
+        else:
+            name = ("deadline passed" if isinstance(outcome, asyncio.TimeoutError)
+                    else type(outcome).__name__)
+            log.debug("%s %s -> %s (attempt %d/%d)", method, shown, name, attempt, max_attempts)
 
     async def _send(self, method: str, url: str, *, params: Mapping[str, str] | None,
                     json: Any, timeout: httpx.Timeout) -> httpx.Response:
         """One request; the body is read in full but never past MAX_RESPONSE_BYTES."""
+        started = self._clock()
         request = self._http.build_request(method, url, params=params, json=json,
                                            timeout=timeout)
         response = await self._http.send(request, stream=True)
         try:
             declared = response.headers.get("content-length", "").strip()
             if declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
-                raise _TooLarge(response.status_code, int(declared))
+                raise TooLarge(response.status_code, int(declared))
             chunks: list[bytes] = []
             size = 0
             async for chunk in response.aiter_bytes():  # decoded: a gzip bomb is counted too
                 size += len(chunk)
                 if size > MAX_RESPONSE_BYTES:
-                    raise _TooLarge(response.status_code, None)
+                    raise TooLarge(response.status_code, None)
                 chunks.append(chunk)
         finally:
             await response.aclose()
@@ -578,39 +566,13 @@ class AdapterClient:
         headers = [(k, v) for k, v in response.headers.multi_items()
                    if k.lower() not in ("content-encoding", "content-length",
                                         "transfer-encoding")]
+        extensions = {**response.extensions, "adapter_sync.elapsed": self._clock() - started}
         return httpx.Response(response.status_code, headers=headers, content=b"".join(chunks),
-                              request=request, extensions=response.extensions)
+                              request=request, extensions=extensions)
 
-    async def _wait_turn(self, deadline_at: float, what: str, attempt: int,
-                         failure: _Failure | None) -> None:
-        """Wait for this call's slot (max_rps pacing, 429 hold), never past the deadline."""
-        now = self._clock()
-        slot = self._pacer.reserve(now)
-        if slot <= now:
-            return
-        if slot > deadline_at:
-            if failure is not None:
-                raise self._exhausted(
-                    what, failure, attempt - 1,
-                    f"the next slot would pass the {self._policy.deadline:g}s deadline")
-            raise self._error(
-                f"{what}: not sent: waiting for a slot (rate limit hold or --max-rps "
-                f"pacing) would pass the {self._policy.deadline:g}s deadline")
-        await self._sleep(slot - now)
 
-    def _exhausted(self, what: str, failure: _Failure, attempts: int,
-                   why: str | None = None) -> ApiError:
-        text = f"{what}: {failure.summary} after {attempts} attempt{'s' * (attempts != 1)}"
-        if why:
-            text += f"; giving up: {why}"
-        return self._error(text, status=failure.status, request_id=failure.request_id)
-
-    def _lost(self, what: str, failure: _Failure) -> ApiError:
-        """An OutcomeUnknown: the write was sent and its answer lost."""
-        text = (f"{what}: the answer was lost ({failure.summary}); "
-                "the write may or may not have happened")
-        return self._error(text, status=failure.status, request_id=failure.request_id,
-                           unknown=True)
+def _hhmmss(epoch: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(epoch))
 
 
 def _looks_like_connector(item: Any) -> bool:

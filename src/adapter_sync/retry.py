@@ -6,6 +6,7 @@ method); this module says how many attempts, within which deadline, and how long
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -43,35 +44,54 @@ class RetryPolicy:
         return (rng or random).uniform(0.0, ceiling)
 
 
+def parse_reset(value: str | None) -> tuple[float | None, float | None]:
+    """``X-RateLimit-Reset`` as (epoch seconds, None) or (None, seconds from now).
+
+    Epoch seconds per the contract; a small value is read as a delta and a huge one as
+    milliseconds, for servers that send those. (None, None) when absent or unreadable.
+    """
+    if not value:
+        return None, None
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return None, None
+    if not math.isfinite(number):
+        return None, None
+    if number < _EPOCH_FLOOR:
+        return None, max(0.0, number)
+    if number > _EPOCH_MS_FLOOR:
+        number /= 1000.0
+    return number, None
+
+
 def server_wait_hint(headers: Mapping[str, str], now_epoch: float) -> float | None:
     """How long a 429 answer asks us to wait, in seconds, or None when it does not say.
 
-    ``Retry-After`` wins (delta seconds or an HTTP date), then ``X-RateLimit-Reset`` (epoch
-    seconds; a small value is read as a delta and a huge one as milliseconds, for servers that
-    send those). Never negative.
+    ``Retry-After`` wins (delta seconds or an HTTP date), then ``X-RateLimit-Reset`` (see
+    :func:`parse_reset`). ``now_epoch`` is the server's clock (as best known): dates and resets
+    are the server's. Never negative: 0 means "zero or already past" (the caller still backs
+    off).
     """
     retry_after = headers.get("retry-after")
     if retry_after:
         value = retry_after.strip()
         try:
-            return max(0.0, float(value))
+            seconds = float(value)
         except ValueError:
             pass
+        else:
+            if math.isfinite(seconds):
+                return max(0.0, seconds)
         try:
             when = parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):
             when = None
         if when is not None and when.tzinfo is not None:
             return max(0.0, when.timestamp() - now_epoch)
-    reset = headers.get("x-ratelimit-reset")
-    if reset:
-        try:
-            value_f = float(reset.strip())
-        except ValueError:
-            return None
-        if value_f < _EPOCH_FLOOR:
-            return max(0.0, value_f)
-        if value_f > _EPOCH_MS_FLOOR:
-            value_f /= 1000.0
-        return max(0.0, value_f - now_epoch)
+    epoch, after = parse_reset(headers.get("x-ratelimit-reset"))
+    if after is not None:
+        return after
+    if epoch is not None:
+        return max(0.0, epoch - now_epoch)
     return None
