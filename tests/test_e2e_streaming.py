@@ -177,3 +177,43 @@ def test_on_a_terminal_a_status_line_never_glues_onto_result_lines(start_sandbox
         visible = line.rsplit("\x1b[2K", 1)[-1]  # what is left on screen after an erase
         assert not ("applying:" in visible and "created" in visible), repr(line)
     assert "Apply complete: 8 done" in text
+
+
+def test_rate_limit_waits_show_as_lines_and_events(start_sandbox, tmp_path: Path) -> None:
+    server = start_sandbox()
+    server.set_faults(rate_limit="fixed_window", rate_limit_requests=4, rate_limit_window=2.0)
+    cfg = _config(tmp_path, 10)
+    run = Timed(["apply", "--auto-approve", cfg], _env(server))
+    assert run.wait() == 0, run.text("err")
+    waits = [line for _, line in run.stream("err") if "for the rate limit (until" in line]
+    assert waits, run.text("err")  # without --debug
+    server.reset()
+    server.set_faults(rate_limit="fixed_window", rate_limit_requests=4, rate_limit_window=2.0)
+    run = Timed(["apply", "--auto-approve", "--format", "json", cfg], _env(server))
+    assert run.wait() == 0, run.text("err")
+    events = [json.loads(line) for _, line in run.stream("out")]
+    waits = [e for e in events if e["type"] == "wait"]
+    assert waits and waits[0]["reason"] == "rate_limit" and waits[0]["seconds"] >= 1.0
+    assert events[-1]["done"] == 10
+
+
+def test_the_plan_estimates_calls_and_time_at_the_announced_limit(start_sandbox,
+                                                                 tmp_path: Path) -> None:
+    server = start_sandbox()
+    server.set_faults(rate_limit="fixed_window", rate_limit_requests=60,
+                      rate_limit_window=60.0)
+    cfg = _config(tmp_path, 30)
+    env = {k: v for k, v in _env(server).items() if k != "PYTHONPATH"}
+    text = run_process(["plan", cfg], env).out
+    assert "Estimate: 30 API calls, about 30 s at the announced rate limit (60 requests a " \
+        "minute)." in text
+    doc = json.loads(run_process(["plan", "--format", "json", cfg], env).out)
+    assert doc["estimate"] == {"api_calls": 30, "seconds": 30.0}
+    shared = json.loads(run_process(["--rate-share", "0.5", "plan", "--format", "json", cfg],
+                                    env).out)
+    assert shared["estimate"] == {"api_calls": 30, "seconds": 60.0}
+    md = run_process(["plan", "--format", "markdown", cfg], env).out
+    assert "Estimate: 30 API calls, about 30 s" in md
+    server.set_faults()  # the sandbox's default budget is huge: no time worth waiting
+    doc = json.loads(run_process(["plan", "--format", "json", cfg], env).out)
+    assert doc["estimate"]["api_calls"] == 30 and doc["estimate"]["seconds"] < 0.1

@@ -125,3 +125,14 @@ def test_sandbox_serve_without_uvicorn_says_which_extra(monkeypatch: pytest.Monk
     monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if the extra were not installed
     with pytest.raises(AdapterSyncError, match=r"pip install '\.\[sandbox\]'"):
         serve_sandbox(port=0)
+
+
+def test_without_an_announced_limit_the_estimate_counts_calls_only(tmp_path: Path) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=[])  # no X-RateLimit-* headers
+
+    engine = Engine(Settings(api_url="https://api.example.test/v1", api_key=ApiKey(KEY)),
+                    transport=httpx.MockTransport(answer))
+    planned = engine.plan([config(tmp_path, {"a": "A", "b": "B"})])
+    assert (planned.plan.estimate.api_calls, planned.plan.estimate.seconds) == (2, None)
+    assert "Estimate: 2 API calls." in engine.render(planned.plan)

@@ -94,7 +94,8 @@ def test_file_has_the_documented_shape(saved_path: Path) -> None:
     doc = json.loads(saved_path.read_text(encoding="utf-8"))
     assert list(doc) == ["format_version", "kind", "tool_version", "api_url", "selection",
                          "base", "config_digest", "live_digest", "prune", "live_active",
-                         "unmanaged", "protected", "drift_resolved", "safety", "actions"]
+                         "unmanaged", "protected", "drift_resolved", "estimate", "safety",
+                         "actions"]
     assert doc["format_version"] == 2 and doc["kind"] == "adapter-sync-plan"
     assert doc["unmanaged"] == ["other-team"] and doc["prune"] is True
     update, _, create, _ = doc["actions"]
@@ -305,7 +306,14 @@ def test_an_action_whose_kind_does_not_match_its_changes_is_refused(tmp_path):
 
 
 def test_safety_protection_origins_and_provenance_round_trip(tmp_path: Path) -> None:
-    from adapter_sync.model import Blocked, Provenance, Safety, SafetyRules, Selection
+    from adapter_sync.model import (
+        Blocked,
+        Estimate,
+        Provenance,
+        Safety,
+        SafetyRules,
+        Selection,
+    )
 
     plan = replace(
         PLAN,
@@ -315,7 +323,8 @@ def test_safety_protection_origins_and_provenance_round_trip(tmp_path: Path) -> 
         safety=Safety(True, ("refusing to deactivate 1 of 1",), (Blocked("wiki", "wi*"),),
                       SafetyRules(12.5, 3)),
         provenance=Provenance(URL, Selection(("a*",), ("a-legacy",)), "origin/main",
-                              "sha256:c", "sha256:l"))
+                              "sha256:c", "sha256:l"),
+        estimate=Estimate(4, 24.0, 10.0))
     path = tmp_path / "plan.json"
     save(str(path), plan, URL)
     assert load(str(path)).plan == plan

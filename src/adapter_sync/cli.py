@@ -76,6 +76,7 @@ class Context:
         self.deadline = 120.0
         self.max_rps: float | None = None
         self.backoff_base = 0.5
+        self.rate_share = 1.0
         self.api_key = read_key()  # the one read of ADAPTER_API_KEY
         self.set(**options)
 
@@ -98,11 +99,25 @@ class Context:
         settings = Settings(api_url=self.api_url, api_key=self.api_key,
                             max_attempts=self.max_attempts, deadline=self.deadline,
                             max_rps=self.max_rps, backoff_base=self.backoff_base,
-                            concurrency=concurrency)
-        engine = Engine(settings, redactor=_state["redact"])
+                            concurrency=concurrency, rate_share=self.rate_share)
+        engine = Engine(settings, redactor=_state["redact"], on_wait=_on_wait)
         if api and engine.sandbox_db:
             _echo_err(f"Sandbox state: {engine.sandbox_db}")
         return engine
+
+
+def _on_wait(event: Any) -> None:
+    """A call waits a second or more (a retry, the rate limit): one line without --debug.
+    During an apply the live display shows it (see ``_ApplyDisplay``)."""
+    sink = _state.get("wait_sink")
+    if sink is not None:
+        sink(event)
+        return
+    from adapter_sync.progress import wait_line
+
+    line = wait_line(event.reason, event.seconds, event.until, event.what, event.message)
+    if line:
+        _echo_err(line)
 
 
 def _debug_on() -> None:
@@ -135,6 +150,10 @@ GLOBAL_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
                            help="Seconds one API call may take, retries included.")),
     (("--max-rps",), dict(type=click.FloatRange(0.1, 10000), default=None,
                           help="Pace requests to at most this many per second.")),
+    (("--rate-share",), dict(type=click.FloatRange(0, 1, min_open=True), default=1.0,
+                             show_default=True, metavar="FRACTION",
+                             help="Use at most this share of the rate limit the API announces "
+                             "(leave the rest to other integrations on the same key).")),
     (("--backoff-base",), dict(type=click.FloatRange(0, 60), default=0.5, hidden=True,
                                envvar="ADAPTER_SYNC_BACKOFF_BASE",
                                help="Seconds of the first retry backoff (for tests).")),
@@ -454,19 +473,21 @@ def apply(context: Context, paths: Sequence[str], prune: bool, plan_file: str | 
     engine = context.engine(concurrency)
     display = _ApplyDisplay(engine, confirm=not (plan_file or auto_approve), output_format=format,
                             heartbeat=heartbeat)
+    _state["wait_sink"] = lambda e: display.reporter.wait(e.reason, e.seconds, e.until,
+                                                          e.what, e.message)
     with _stop_on_signals(display, max_duration) as stop:
         try:
             applied = engine.apply(
                 paths, plan_file=plan_file, prune=prune, force=force,
                 selection=None if plan_file else _selection(include, exclude),
                 hooks=Hooks(show_plan=display.show_plan, approve=display.approve,
-                            progress=display.progress, stop=stop,
-                            wait=display.reporter.wait))
+                            progress=display.progress, stop=stop))
         except KeyboardInterrupt:
             display.report_stopped_hard()
             raise
         finally:
             display.reporter.close()
+            _state["wait_sink"] = None
     if not applied.approved:
         return 1
     if applied.result is None:

@@ -219,6 +219,7 @@ class AdapterClient:
         self._wall: Clock = wall_clock or time.time
         self._pacer = Pacer(max_rps, self._clock, wall=self._wall, rate_share=rate_share)
         self._on_wait = on_wait
+        self._announced: int | None = None
         self._rng = random.Random()
         self._closed = False
         limits = httpx.Limits(max_connections=MAX_CONNECTIONS,
@@ -248,6 +249,11 @@ class AdapterClient:
         )
 
     # -- lifecycle
+
+    @property
+    def announced_limit(self) -> int | None:
+        """The request limit the API last announced (``X-RateLimit-Limit``), if any."""
+        return self._announced
 
     @property
     def base_url(self) -> str:
@@ -482,8 +488,11 @@ class AdapterClient:
         """Tell the pacer what the turn's answer said about the rate limit."""
         received = self._wall()
         if isinstance(outcome, httpx.Response):
-            self._pacer.record(turn, RateLimitInfo.from_headers(outcome.headers),
-                               status=outcome.status_code, sent=sent, received=received)
+            info = RateLimitInfo.from_headers(outcome.headers)
+            if info is not None and info.limit:
+                self._announced = info.limit
+            self._pacer.record(turn, info, status=outcome.status_code, sent=sent,
+                               received=received)
         else:
             self._pacer.record(turn, None, status=None, sent=sent, received=received)
 

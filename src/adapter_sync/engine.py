@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from adapter_sync.errors import AdapterSyncError, ProtectedError, SafetyError
@@ -40,8 +40,8 @@ if TYPE_CHECKING:
 
     import httpx
 
-    from adapter_sync.client import AdapterClient
-    from adapter_sync.model import Desired, Live, Outcome, Plan, Result, Selection
+    from adapter_sync.client import AdapterClient, WaitEvent
+    from adapter_sync.model import Desired, Estimate, Live, Outcome, Plan, Result, Selection
 
 DEFAULT_API_URL = "https://api.adapter.com/v1"
 SANDBOX_SCHEME = "sandbox:"
@@ -59,6 +59,7 @@ class Settings:
     max_rps: float | None = None
     backoff_base: float = 0.5
     concurrency: int = 4
+    rate_share: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -69,15 +70,13 @@ class Hooks:
     ``approve(plan) -> bool``: asked once a plan with changes passed the safety check; False
     applies nothing. ``progress(outcome)``: each action's outcome as it finishes. ``stop``: set
     it (e.g. from a signal handler) to start no new action; the calls in flight finish.
-    ``wait(reason, seconds, until, what, message)``: a call is about to wait (``reason``
-    "retry" or "rate_limit"; ``until`` is epoch time).
+    (Waits are heard by the engine's ``on_wait``, in every command.)
     """
 
     show_plan: Callable[[Plan], None] | None = None
     approve: Callable[[Plan], bool] | None = None
     progress: Callable[[Outcome], None] | None = None
     stop: threading.Event | None = None
-    wait: Callable[..., None] | None = None
 
 
 @dataclass(frozen=True)
@@ -113,12 +112,15 @@ class Engine:
 
     def __init__(self, settings: Settings | None = None, *,
                  transport: httpx.AsyncBaseTransport | None = None,
-                 redactor: Redactor | None = None) -> None:
+                 redactor: Redactor | None = None,
+                 on_wait: Callable[[WaitEvent], None] | None = None) -> None:
         """``transport`` replaces the network (tests); ``redactor`` is the one every output
-        goes through (by default one for ``settings.api_key``)."""
+        goes through (by default one for ``settings.api_key``); ``on_wait`` hears of every
+        wait of a second or more (a retry's backoff, a rate-limit hold), in every command."""
         self.settings = settings or Settings()
         self._transport = transport
         self.redact = redactor or Redactor([self.settings.api_key])
+        self.on_wait = on_wait
 
     # -- the commands ---------------------------------------------------------------------
 
@@ -144,16 +146,29 @@ class Engine:
             from adapter_sync.base import load_base
 
             base_desired = load_base(base, paths, self.validate)
-        live = self._run(self._fetch)
+        live, limit = self._run(self._fetch_with_limit)
         plan = self._make(desired, live, prune, selection, base)
         if base_desired is not None:
             plan = label_origins(plan, self._make(base_desired, live, prune, selection, base))
-        return Planned(plan, live, desired)
+        return Planned(replace(plan, estimate=self._estimate(plan, limit)), live, desired)
+
+    def _estimate(self, plan: Plan, limit: int | None) -> Estimate:
+        """The plan's writes, and how long they take at the announced limit (requests a
+        minute, as Adapter documents its limits) and the share of it we may use."""
+        from adapter_sync.model import Estimate
+
+        calls = len(plan.actions)
+        if not limit:
+            return Estimate(calls)
+        per_minute = limit * self.settings.rate_share
+        return Estimate(calls, round(calls * 60.0 / per_minute, 1), per_minute)
+
+    async def _fetch_with_limit(self, client: AdapterClient) -> tuple[Live, int | None]:
+        live = await self._fetch(client)
+        return live, client.announced_limit
 
     def _make(self, desired: Desired, live: Live, prune: bool, selection: Selection | None,
               base: str | None) -> Plan:
-        from dataclasses import replace
-
         from adapter_sync.model import Provenance, Selection
         from adapter_sync.planner import plan as make_plan
 
@@ -307,9 +322,10 @@ class Engine:
         if url.startswith(SANDBOX_SCHEME):
             url, transport, sandbox_key = _sandbox(url[len(SANDBOX_SCHEME):], transport)
             key = key or ApiKey(sandbox_key)
-        return make_client(url, key.reveal() if key else None, max_attempts=s.max_attempts,
-                           deadline=s.deadline, max_rps=s.max_rps, backoff_base=s.backoff_base,
-                           transport=transport)
+        return make_client(url, key, max_attempts=s.max_attempts, deadline=s.deadline,
+                           max_rps=s.max_rps, rate_share=s.rate_share,
+                           backoff_base=s.backoff_base, transport=transport,
+                           on_wait=self.on_wait)
 
     async def _fetch(self, client: AdapterClient) -> Live:
         from adapter_sync.model import Live

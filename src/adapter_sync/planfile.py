@@ -30,6 +30,7 @@ from adapter_sync.model import (
     Blocked,
     Cause,
     DesiredConnector,
+    Estimate,
     InvalidAction,
     Live,
     LiveConnector,
@@ -116,6 +117,9 @@ def to_dict(plan: Plan, api_url: str) -> dict[str, Any]:
         "unmanaged": list(plan.unmanaged),
         "protected": list(plan.protected),
         "drift_resolved": list(plan.drift_resolved),
+        "estimate": None if plan.estimate is None else {
+            "api_calls": plan.estimate.api_calls, "seconds": plan.estimate.seconds,
+            "limit_per_minute": plan.estimate.limit_per_minute},
         "safety": {
             "needs_force": safety.needs_force,
             "force_reasons": list(safety.force_reasons),
@@ -279,7 +283,8 @@ def _parse(doc: Any) -> SavedPlan:
     plan = Plan(tuple(actions), tuple(doc["unmanaged"]), doc["live_active"], doc["prune"],
                 protected=tuple(doc.get("protected", ())),
                 drift_resolved=tuple(doc.get("drift_resolved", ())),
-                safety=_safety(doc.get("safety")), provenance=provenance)
+                safety=_safety(doc.get("safety")), provenance=provenance,
+                estimate=Estimate(**doc["estimate"]) if doc.get("estimate") else None)
     return SavedPlan(plan, doc["api_url"], doc.get("tool_version", ""))
 
 

@@ -47,6 +47,22 @@ def _clock_time(epoch: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(epoch))
 
 
+def wait_line(reason: str, seconds: float, until: float, what: str = "",
+              message: str = "") -> str | None:
+    """One line for a wait worth telling (a second or more), else None."""
+    if seconds < WAIT_WORTH_A_LINE:
+        return None
+    if reason == "rate_limit":
+        text = f"waiting {seconds:.1f}s for the rate limit (until {_clock_time(until)})"
+    else:
+        text = f"retrying in {seconds:.1f}s"
+    if what:
+        text += f": {what}"
+    if message:
+        text += f" ({message})"
+    return clean(text)
+
+
 class ApplyReporter:
     """Streams one apply (see the module docstring). Use :meth:`start` and :meth:`close`."""
 
@@ -125,16 +141,9 @@ class ApplyReporter:
                 self._event({"type": "wait", "reason": reason, "seconds": round(seconds, 3),
                              "until": round(until, 3), "what": what, "message": message})
                 return
-            if reason == "rate_limit":
-                text = (f"waiting {seconds:.1f}s for the rate limit (until "
-                        f"{_clock_time(until)})")
-            else:
-                text = f"retrying in {seconds:.1f}s"
-            if what:
-                text += f": {what}"
-            if message:
-                text += f" ({message})"
-            self._line(self.err, clean(text))
+            line = wait_line(reason, seconds, until, what, message)
+            if line:
+                self._line(self.err, line)
 
     def summary(self, result: Result, text: str) -> None:
         """The end: the summary event (json) or the summary ``text`` (already rendered)."""
