@@ -48,7 +48,7 @@ def test_bad_config_fails_with_the_announced_problems(path: Path, monkeypatch):
 
 def test_pure_python_pyyaml_gives_the_same_problems(monkeypatch):
     """Without libyaml the reader falls back to PyYAML's Python composer: same problems."""
-    from adapter_sync import yamlload
+    from adapter_sync.config import yamlload
 
     monkeypatch.setenv("ADAPTER_API_KEY", "pk_live_corpus_key")
     monkeypatch.delenv("ADAPTER_SYNC_TEST_UNSET", raising=False)

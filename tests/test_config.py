@@ -11,16 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapter_sync import model
-from adapter_sync.config import (
-    _validators,
-    discover,
-    interpolate,
-    load,
-    plainly_valid,
-    plainly_valid_root,
-    schema,
-    schema_path,
-)
+from adapter_sync.config import discover, interpolate, load, schema, schema_path
+from adapter_sync.config.schema import plainly_valid, plainly_valid_root, validators
 from adapter_sync.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -72,6 +64,29 @@ def test_example_modeline_points_at_the_schema():
     assert (EXAMPLE.parent / first.split("=", 1)[1]).resolve() == schema_path().resolve()
 
 
+def test_schema_path_from_the_source_tree():
+    assert schema_path() == REPO / "schemas" / "connectors.schema.json"
+
+
+def test_schema_path_when_installed(tmp_path: Path):
+    """As the wheel lays it out: the schema force-included next to the package's modules."""
+    import shutil
+    import subprocess
+    import sys
+
+    site = tmp_path / "site"
+    shutil.copytree(REPO / "src" / "adapter_sync", site / "adapter_sync",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "schemas" / "connectors.schema.json",
+                site / "adapter_sync" / "connectors.schema.json")
+    code = ("from adapter_sync.config import schema, schema_path; "
+            "print(schema_path()); print(schema()['definitions']['kind']['enum'][0])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(site)})
+    assert out.stdout.splitlines() == [str(site / "adapter_sync" / "connectors.schema.json"),
+                                       "email"]
+
+
 def test_schema_agrees_with_the_model_constants():
     definitions = schema()["definitions"]
     assert definitions["source_name"]["pattern"] == model.SLUG_PATTERN
@@ -108,7 +123,7 @@ connector_bodies = st.one_of(
 @settings(max_examples=300, deadline=None)
 @given(connector_bodies)
 def test_fast_connector_check_agrees_with_the_schema(body):
-    _, connector_validator = _validators()
+    _, connector_validator = validators()
     assert plainly_valid(body) == connector_validator.is_valid(body)
 
 
@@ -128,7 +143,7 @@ root_documents = st.fixed_dictionaries({}, optional={
 @settings(max_examples=300, deadline=None)
 @given(root_documents)
 def test_fast_root_check_never_accepts_what_the_schema_refuses(doc):
-    root_validator, _ = _validators()
+    root_validator, _ = validators()
     if plainly_valid_root(doc):
         assert root_validator.is_valid(doc)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from adapter_sync.yamlload import MAX_BYTES, REJECTED, Plain, classify_plain, parse, read
+from adapter_sync.config.yamlload import MAX_BYTES, REJECTED, Plain, classify_plain, parse, read
 
 
 def ok(text: str):

@@ -77,6 +77,18 @@ _NUMERIC_START = frozenset("0123456789+-.")
 _MAYBE_ANCHOR = re.compile(rb"(?:\A|[\s\[{,:])[&*]\S")
 
 
+#: A path to a value in a document: mapping keys and list indexes, e.g. ("connectors", "acme").
+DocPath = tuple[str | int, ...]
+
+
+def dotted(path: Sequence[str | int]) -> str:
+    """A path as messages spell it: ``connectors.acme.accepted_kinds[1]``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
 class Plain:
     """An unquoted scalar that is not plainly a string: ``kind`` says what tools read it as."""
 
