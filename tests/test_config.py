@@ -35,9 +35,9 @@ def write(folder: Path, name: str, text: str) -> Path:
     return path
 
 
-def problems_of(paths) -> list[str]:
+def problems_of(paths, **options) -> list[str]:
     with pytest.raises(ConfigError) as caught:
-        load([str(p) for p in paths])
+        load([str(p) for p in paths], **options)
     return [str(p) for p in caught.value.problems]
 
 
@@ -288,7 +288,7 @@ def test_the_api_key_never_enters_config_nor_messages(tmp_path: Path, monkeypatc
     f = write(tmp_path, "c.yaml", "connectors:\n  a:\n    name: ${ADAPTER_API_KEY}\n"
               "    metadata:\n      token: ${TEAM}\n      pasted: " + KEY + "\n"
               "      fallback: ${UNSET_VAR:-" + KEY + "}\n")
-    got = problems_of([f])
+    got = problems_of([f], api_key=KEY)
     assert len(got) == 4
     assert "${ADAPTER_API_KEY} must not be used in config" in got[0]
     assert all("holds the API key" in g for g in got[1:])
@@ -299,7 +299,7 @@ def test_a_value_that_merely_contains_the_key_is_refused_too(tmp_path: Path, mon
     monkeypatch.setenv("TOKEN", KEY)
     f = write(tmp_path, "c.yaml", "connectors:\n  a:\n    name: A\n    metadata:\n"
               "      auth: Bearer ${TOKEN}\n      pasted: 'x" + KEY + "x'\n")
-    got = problems_of([f])
+    got = problems_of([f], api_key=KEY)
     assert len(got) == 2 and all("holds the API key" in g for g in got)
     assert not any(KEY in g for g in got)
 
@@ -322,6 +322,26 @@ def test_fuzz_load_returns_or_raises_config_error(tmp_path_factory, data):
     except ConfigError as exc:
         assert exc.problems
         assert all(p.location is None or p.location.line >= 1 for p in exc.problems)
+
+
+def test_the_key_comes_from_the_caller_never_from_the_environment(tmp_path: Path, monkeypatch):
+    f = write(tmp_path, "c.yaml", "connectors:\n  a:\n    name: A\n    metadata:\n"
+              "      pasted: " + KEY + "\n")
+    assert load([str(f)]).connectors["a"].metadata["pasted"] == KEY  # ADAPTER_API_KEY is set
+    got = problems_of([f], api_key=f"  {KEY}\n")  # normalised as the client sends it
+    assert got == [f"{f}:5:15: connectors.a.metadata.pasted: this value holds the API key "
+                   "(ADAPTER_API_KEY); never put the key in config"]
+    monkeypatch.delenv("ADAPTER_API_KEY")
+    f2 = write(tmp_path, "d.yaml", "connectors:\n  a:\n    name: ${ADAPTER_API_KEY:-x}\n")
+    assert "${ADAPTER_API_KEY} must not be used in config" in problems_of([f2])[0]
+
+
+def test_variables_come_from_the_env_given(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("TEAM", "from-process")
+    f = write(tmp_path, "c.yaml", "connectors:\n  a:\n    name: ${TEAM}\n")
+    assert load([str(f)]).connectors["a"].name == "from-process"  # default: os.environ
+    assert load([str(f)], env={"TEAM": "given"}).connectors["a"].name == "given"
+    assert "TEAM is not set" in problems_of([f], env={})[0]
 
 
 def test_a_source_name_with_a_trailing_newline_is_not_a_slug(tmp_path: Path):

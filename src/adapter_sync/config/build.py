@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
@@ -22,7 +22,6 @@ from adapter_sync.config.schema import schema_problems
 from adapter_sync.config.yamlload import Document, describe
 from adapter_sync.errors import ConfigError, Location, Problem
 from adapter_sync.model import METADATA_MAX_KEYS, Desired, DesiredConnector
-from adapter_sync.secrets import API_KEY_ENV
 
 
 @dataclass
@@ -41,14 +40,21 @@ class _State:
     ignore: _Setting | None = None
 
 
-def load(paths: Sequence[str] = ()) -> Desired:
-    """Read and validate every config file; raise :class:`ConfigError` with all problems."""
+def load(paths: Sequence[str] = (), *, env: Mapping[str, str] | None = None,
+         api_key: str | None = None) -> Desired:
+    """Read and validate every config file; raise :class:`ConfigError` with all problems.
+
+    ``env`` (default ``os.environ``) gives the values of ``${VAR}`` references. ``api_key`` is
+    the API key no config value may hold (None: no such check); it is never read from the
+    environment here.
+    """
     files, problems = find(paths)
     if problems:
         raise ConfigError(problems)
     state = _State()
-    env = dict(os.environ)
-    key = (env.get(API_KEY_ENV) or "").strip() or None
+    if env is None:
+        env = os.environ
+    key = (api_key or "").strip() or None
     with yamlload.gc_paused():
         for path in files:
             doc, file_problems = yamlload.read(path, str(path))
@@ -79,7 +85,7 @@ def _position(problem: Problem) -> tuple[int, int]:
     return (loc.line, loc.col) if loc else (0, 0)
 
 
-def _check_file(doc: Document, env: dict[str, str], key: str | None, state: _State,
+def _check_file(doc: Document, env: Mapping[str, str], key: str | None, state: _State,
                 read_ok: bool = True) -> list[Problem]:
     data = doc.data
     if not isinstance(data, dict):
