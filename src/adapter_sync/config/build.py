@@ -55,12 +55,11 @@ def load(paths: Sequence[str] = (), *, env: Mapping[str, str] | None = None,
     if env is None:
         env = os.environ
     key = (api_key or "").strip() or None
-    with yamlload.gc_paused():
-        for path in files:
-            doc, file_problems = yamlload.read(path, str(path))
-            if doc is not None:
-                file_problems.extend(_check_file(doc, env, key, state, read_ok=not file_problems))
-            problems.extend(sorted(file_problems, key=_position))
+    for path in files:
+        doc, file_problems = yamlload.read(path, str(path))
+        if doc is not None:
+            file_problems.extend(_check_file(doc, env, key, state, read_ok=not file_problems))
+        problems.extend(sorted(file_problems, key=_position))
     ignore: tuple[str, ...] = tuple(state.ignore.value) if state.ignore else ()
     if ignore:
         for connector in state.connectors.values():
