@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 
 from adapter_sync.config import load
 from adapter_sync.errors import ConfigError
@@ -47,12 +46,13 @@ def test_bad_config_fails_with_the_announced_problems(path: Path, monkeypatch):
 
 
 def test_pure_python_pyyaml_gives_the_same_problems(monkeypatch):
-    """Without libyaml the reader falls back to PyYAML's Python composer: same problems."""
+    """Without libyaml the reader falls back to PyYAML's Python parser (and composer, to locate
+    problems): same problems."""
     from adapter_sync.config import yamlload
 
     monkeypatch.delenv("ADAPTER_SYNC_TEST_UNSET", raising=False)
+    monkeypatch.setattr(yamlload, "_Parser", yamlload._PyParser)
     monkeypatch.setattr(yamlload, "_Composer", yamlload._PyComposer)
-    monkeypatch.setattr(yamlload, "_EventLoader", yaml.SafeLoader)
     differ = []
     for path in FILES:
         with pytest.raises(ConfigError) as caught:

@@ -344,6 +344,28 @@ def test_variables_come_from_the_env_given(tmp_path: Path, monkeypatch):
     assert "TEAM is not set" in problems_of([f], env={})[0]
 
 
+def test_connectors_with_the_same_kinds_share_one_set(tmp_path: Path):
+    f = write(tmp_path, "c.yaml", "defaults: {accepted_kinds: [page, email]}\nconnectors:\n"
+              "  a: {name: A, accepted_kinds: [email, page]}\n  b: {name: B}\n")
+    c = load([str(f)]).connectors
+    assert c["a"].accepted_kinds == {"email", "page"}
+    assert c["a"].accepted_kinds is c["b"].accepted_kinds  # memory at 50,000 connectors
+
+
+def test_a_valid_config_is_never_composed_into_a_node_tree(tmp_path: Path, monkeypatch):
+    """Positions of values are recovered (by composing the file) only to report a problem."""
+    from adapter_sync.config import yamlload
+
+    def refuse(data):
+        raise AssertionError("composed a valid file")
+
+    monkeypatch.setattr(yamlload, "_Composer", refuse)
+    monkeypatch.setenv("TEAM", "core")
+    f = write(tmp_path, "c.yaml", "prune: true\nignore: [x-*]\ndefaults: {metadata: {t: '${TEAM}'}}\n"
+              "connectors:\n  a:\n    name: ${TEAM} A\n    metadata: {k: '$${lit}'}\n")
+    assert load([str(f)]).connectors["a"].name == "core A"
+
+
 def test_a_source_name_with_a_trailing_newline_is_not_a_slug(tmp_path: Path):
     f = write(tmp_path, "c.yaml", 'connectors:\n  "acme\\n": {name: Acme}\n')
     got = problems_of([f])

@@ -38,6 +38,7 @@ class _State:
     declared: dict[str, Location] = field(default_factory=dict)
     prune: _Setting | None = None
     ignore: _Setting | None = None
+    kind_sets: dict[frozenset[str], frozenset[str]] = field(default_factory=dict)
 
 
 def load(paths: Sequence[str] = (), *, env: Mapping[str, str] | None = None,
@@ -143,10 +144,13 @@ def _build(doc: Document, connectors: dict[str, Any], state: _State,
     defaults = doc.data.get("defaults") or {}
     default_kinds = defaults.get("accepted_kinds") or ()
     default_meta = defaults.get("metadata") or {}
+    kind_sets = state.kind_sets
     for slug, body in connectors.items():
         kinds = body.get("accepted_kinds")
         if kinds is None:
             kinds = default_kinds
+        kinds = frozenset(kinds)
+        kinds = kind_sets.setdefault(kinds, kinds)  # one object per distinct set: memory
         metadata = body.get("metadata") or {}
         if default_meta:
             metadata = {**default_meta, **metadata}
@@ -160,7 +164,7 @@ def _build(doc: Document, connectors: dict[str, Any], state: _State,
         state.connectors[slug] = DesiredConnector(
             source_name=slug,
             name=body["name"],
-            accepted_kinds=frozenset(kinds),
+            accepted_kinds=kinds,
             metadata=metadata,
             active=True if active is None else active,
             location=location,

@@ -89,13 +89,12 @@ def _interpolate_value(doc: Document, path: DocPath, mapping: dict[str, Any], na
                        env: Mapping[str, str], key: str | None, problems: list[Problem]) -> None:
     source = mapping[name]
     value, messages = interpolate(source, env) if "$" in source else (source, [])
-    where = dotted((*path, name))
-    location = doc.locate((*path, name))
-    for message in messages:
-        problems.append(Problem(f"{where}: {message}", location))
     if holds_key(value, key):
-        problems.append(Problem(
-            f"{where}: this value holds the API key ({API_KEY_ENV}); never put the key in config",
-            location))
+        messages.append(f"this value holds the API key ({API_KEY_ENV}); never put the key in "
+                        "config")
         value = "***"
+    if messages:  # located only then: locating composes the file's node tree
+        where = dotted((*path, name))
+        location = doc.locate((*path, name))
+        problems.extend(Problem(f"{where}: {message}", location) for message in messages)
     mapping[name] = value
