@@ -267,6 +267,44 @@ def test_interpolation_rules():
     assert "invalid ${...} reference" in interpolate("${TEAM", env)[1][0]
 
 
+def test_a_default_may_hold_references():
+    env = {"B": "b", "A": "a", "EMPTY": ""}
+    assert interpolate("${UNSET_VAR:-${B}}", env) == ("b", [])
+    assert interpolate("${UNSET_VAR:-${UNSET_VAR:-x}}", env) == ("x", [])
+    assert interpolate("${EMPTY:-pre-${B}-post}!", env) == ("pre-b-post!", [])
+    assert interpolate("${A:-${UNSET_VAR}}", env) == ("a", [])  # the default is not used
+    assert interpolate("${UNSET_VAR:-x}}", env) == ("x}", [])  # the first } closes it
+    assert interpolate("${UNSET_VAR:-$${B}}", env) == ("${B}", [])
+    text, problems = interpolate("${EMPTY:-${UNSET_VAR}}", env)
+    assert text == "${UNSET_VAR}" and len(problems) == 1 and "UNSET_VAR is not set" in problems[0]
+    text, problems = interpolate("${A:-${ADAPTER_API_KEY}}", env)  # refused even if unused
+    assert len(problems) == 1 and "${ADAPTER_API_KEY} must not be used" in problems[0]
+
+
+@pytest.mark.parametrize("text", ["${A:-${B}", "${A:-${B:-x}", "${A:-", "${A:-${}}", "${A:x}"])
+def test_an_unbalanced_or_malformed_reference_is_one_clear_problem(text):
+    _, problems = interpolate(text, {"A": "a", "B": "b"})
+    assert len(problems) == 1 and problems[0].startswith("invalid ${...} reference: write ${NAME}")
+
+
+def test_a_nested_default_in_a_config_file(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("TEAM", "core")
+    f = write(tmp_path, "c.yaml", "connectors:\n  a:\n    name: ${UNSET_VAR:-${TEAM}} app\n"
+              "  b:\n    name: x\n    metadata: {k: '${UNSET_VAR:-${TEAM}'}\n")
+    got = problems_of([f])
+    assert got == [f"{f}:6:19: connectors.b.metadata.k: invalid ${{...}} reference: write "
+                   "${NAME} or ${NAME:-default} (NAME: letters, digits, _; a default may hold "
+                   "references, and ends at the first } outside them), or $${ for a literal ${"]
+    f.write_text("connectors:\n  a:\n    name: ${UNSET_VAR:-${TEAM}} app\n")
+    assert load([str(f)]).connectors["a"].name == "core app"
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab$${}:-_")), max_size=30))
+def test_text_escaped_as_import_writes_it_comes_back_as_written(text):
+    assert interpolate(text.replace("${", "$${"), {"a": "x", "b": ""}) == (text, [])
+
+
 def test_interpolation_in_names_and_metadata_but_not_keys(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("TEAM", "core")
     f = write(tmp_path, "c.yaml", "defaults:\n  metadata: {team: '${TEAM}'}\nconnectors:\n"

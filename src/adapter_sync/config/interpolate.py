@@ -1,10 +1,10 @@
 """``${VAR}`` in config values, and keeping the API key out of them.
 
 ``${VAR}`` and ``${VAR:-default}`` in connector names and metadata values (``defaults.metadata``
-too) are replaced from an environment mapping; ``:-`` also covers a set but empty variable;
-``$${`` is a literal ``${``. An unset variable without a default is a problem. ``${ADAPTER_API_KEY}``
-may not be used, and a value holding the API key (after substitution) is refused without ever
-being shown.
+too) are replaced from an environment mapping; ``:-`` also covers a set but empty variable, and
+a default may hold references itself (``${A:-${B}}``); ``$${`` is a literal ``${``. An unset
+variable without a default is a problem. ``${ADAPTER_API_KEY}`` may not be used, and a value
+holding the API key (after substitution) is refused without ever being shown.
 """
 
 from __future__ import annotations
@@ -17,39 +17,87 @@ from adapter_sync.config.yamlload import DocPath, Document, dotted
 from adapter_sync.errors import Problem
 from adapter_sync.secrets import API_KEY_ENV
 
-_REFERENCE = re.compile(
-    r"\$\$\{|\$\{(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\})?")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_INVALID = ("invalid ${...} reference: write ${NAME} or ${NAME:-default} (NAME: letters, digits, "
+            "_; a default may hold references, and ends at the first } outside them), or $${ "
+            "for a literal ${")
 
 
 def interpolate(text: str, env: Mapping[str, str]) -> tuple[str, list[str]]:
     """``text`` with ``${VAR}``/``${VAR:-default}`` replaced and ``$${`` unescaped, and the
-    problems found (messages without location). Never puts the API key's value in a message."""
+    problems found (messages without location). Never puts the API key's value in a message.
+
+    A default may itself hold references (``${A:-${B:-x}}``); it is expanded only when used,
+    and ends at the first ``}`` that closes no reference of its own. A reference that does not
+    parse (``${A``, ``${A:-${B}``, ``${1}``) is a problem, left in the text as written.
+    """
     problems: list[str] = []
+    value, _ = _expand(text, 0, env, problems, inside=False, used=True)
+    return value, problems
 
-    def replace(match: re.Match[str]) -> str:
-        whole = match.group(0)
-        if whole == "$${":
-            return "${"
-        name = match.group("name")
-        if name is None:
-            problems.append("invalid ${...} reference: write ${NAME} or ${NAME:-default} "
-                            "(NAME: letters, digits, _), or $${ for a literal ${")
-            return whole
-        if name == API_KEY_ENV:
-            problems.append(f"${{{API_KEY_ENV}}} must not be used in config: the API key "
-                            "would be sent as connector data")
-            return whole
-        value = env.get(name)
-        default = match.group("default")
-        if default is not None and not value:
-            return default
-        if value is None:
-            problems.append(f"environment variable {name} is not set (write "
-                            f"${{{name}:-default}} to give a default)")
-            return whole
-        return value
 
-    return _REFERENCE.sub(replace, text), problems
+def _expand(text: str, pos: int, env: Mapping[str, str], problems: list[str], *,
+            inside: bool, used: bool) -> tuple[str, int]:
+    """Expand ``text`` from ``pos``: to its end, or (``inside`` a default) to the ``}`` that
+    closes it, whose position is returned (-1: never closed). ``used``: the result is kept, so
+    unset variables are problems."""
+    out: list[str] = []
+    while True:
+        dollar = text.find("$", pos)
+        close = text.find("}", pos) if inside else -1
+        if close != -1 and (dollar == -1 or close < dollar):
+            out.append(text[pos:close])
+            return "".join(out), close
+        if dollar == -1:
+            out.append(text[pos:])
+            return "".join(out), -1 if inside else len(text)
+        out.append(text[pos:dollar])
+        if text.startswith("$${", dollar):
+            out.append("${")
+            pos = dollar + 3
+        elif text.startswith("${", dollar):
+            value, pos = _reference(text, dollar, env, problems, used)
+            out.append(value)
+        else:
+            out.append("$")
+            pos = dollar + 1
+
+
+def _reference(text: str, start: int, env: Mapping[str, str], problems: list[str],
+               used: bool) -> tuple[str, int]:
+    """The value of the reference at ``text[start:]`` (which starts with ``${``) and where
+    the text goes on after it. One that does not parse yields ``${`` and goes on after it."""
+    known = len(problems)
+    name = _NAME.match(text, start + 2)
+    end = -1
+    default: str | None = None
+    if name is not None:
+        after = name.end()
+        if text.startswith("}", after):
+            end = after + 1
+        elif text.startswith(":-", after):
+            wanted = used and not env.get(name.group())
+            default, close = _expand(text, after + 2, env, problems, inside=True, used=wanted)
+            end = close + 1 if close != -1 else -1
+    if end == -1:
+        del problems[known:]  # what the broken default said: one problem for the reference
+        problems.append(_INVALID)
+        return "${", start + 2
+    whole = text[start:end]
+    var = name.group()  # type: ignore[union-attr]
+    if var == API_KEY_ENV:
+        problems.append(f"${{{API_KEY_ENV}}} must not be used in config: the API key "
+                        "would be sent as connector data")
+        return whole, end
+    value = env.get(var)
+    if default is not None and not value:
+        return default, end
+    if value is None:
+        if used:
+            problems.append(f"environment variable {var} is not set (write "
+                            f"${{{var}:-default}} to give a default)")
+        return whole, end
+    return value, end
 
 
 def interpolate_document(doc: Document, env: Mapping[str, str], key: str | None,
