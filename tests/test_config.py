@@ -362,6 +362,42 @@ def test_fuzz_load_returns_or_raises_config_error(tmp_path_factory, data):
         assert all(p.location is None or p.location.line >= 1 for p in exc.problems)
 
 
+def test_a_metadata_key_holding_the_api_key_is_refused_as_a_value_is(tmp_path: Path):
+    f = write(tmp_path, "c.yaml", "defaults:\n  metadata:\n    " + KEY + ": x\nconnectors:\n"
+              "  a:\n    name: A\n    metadata:\n      ok: fine\n      'Bearer " + KEY + "': z\n")
+    got = problems_of([f], api_key=KEY)
+    assert got == [
+        f"{f}:3:5: defaults.metadata: a key holds the API key (ADAPTER_API_KEY); never put the "
+        "key in config",
+        f"{f}:9:7: connectors.a.metadata: a key holds the API key (ADAPTER_API_KEY); never put "
+        "the key in config",
+    ]
+    assert load([str(f)]).connectors["a"].metadata["ok"] == "fine"  # no key given: no check
+
+
+def test_no_message_shows_a_key_holding_the_api_key(tmp_path: Path):
+    """The reader quotes duplicate keys, and the schema names the path of a bad value: the key
+    is masked in every message."""
+    f = write(tmp_path, "c.yaml", "connectors:\n  a:\n    name: A\n    metadata:\n"
+              "      " + KEY + ": 1\n      " + KEY + ": z\n")
+    got = problems_of([f], api_key=KEY)
+    assert len(got) == 3 and not any(KEY in g for g in got)
+    assert got[0].startswith(f"{f}:5:7: connectors.a.metadata: a key holds the API key")
+    assert got[1] == f"{f}:5:{7 + len(KEY) + 2}: connectors.a.metadata.***: expected a string, got a number; " \
+                     'quote it if you mean the string: "1"'
+    assert got[2] == (f"{f}:6:7: duplicate key '***' (first defined at line 5); remove one of "
+                      "them")
+
+
+def test_a_source_name_holding_the_api_key_is_refused(tmp_path: Path):
+    key = "abcdefgh12345678"  # a key that happens to be a valid slug
+    f = write(tmp_path, "c.yaml", f"connectors:\n  {key}: {{name: A}}\n  x-{key}: {{name: B}}\n"
+              "  fine: {name: C}\n")
+    got = problems_of([f], api_key=key)
+    assert got == [f"{f}:{line}:3: connectors: a source_name holds the API key (ADAPTER_API_KEY); "
+                   "never put the key in config" for line in (2, 3)]
+
+
 def test_the_key_comes_from_the_caller_never_from_the_environment(tmp_path: Path, monkeypatch):
     f = write(tmp_path, "c.yaml", "connectors:\n  a:\n    name: A\n    metadata:\n"
               "      pasted: " + KEY + "\n")

@@ -23,9 +23,10 @@ Rules beyond the JSON Schema (``schemas/connectors.schema.json``):
   connector omits ``accepted_kinds`` (or gives null); a connector's explicit ``[]`` means all
   kinds and is *not* replaced by the defaults.
 * ``${VAR}`` and ``${VAR:-default}`` in names and metadata values are replaced from the
-  environment (``:-`` also covers a set but empty variable); ``$${`` is a literal ``${``. An
-  unset variable without default is an error. ``ADAPTER_API_KEY`` may not be used, and a value
-  equal to the API key is refused without ever being shown.
+  environment (``:-`` also covers a set but empty variable; a default may hold references);
+  ``$${`` is a literal ``${``. An unset variable without default is an error.
+  ``${ADAPTER_API_KEY}`` may not be used, and a value, metadata key or source_name holding the
+  API key (given by the caller) is refused without ever being shown.
 * A source_name declared twice (in one file or across files), conflicting ``prune``/``ignore``
   settings, and a declared connector that an ``ignore`` glob matches are errors.
 

@@ -71,13 +71,24 @@ def load(paths: Sequence[str] = (), *, env: Mapping[str, str] | None = None,
                     "and would never be applied; remove it or narrow the pattern",
                     connector.location))
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(_without_key(problems, key))
     return Desired(
         connectors=state.connectors,
         prune=bool(state.prune.value) if state.prune else False,
         ignore=ignore,
         files=tuple(str(f) for f in files),
     )
+
+
+def _without_key(problems: list[Problem], key: str | None) -> list[Problem]:
+    """The problems with the API key masked in every spelling (a duplicate metadata key holding
+    it, say, is quoted by the reader, which does not know the key)."""
+    if not key:
+        return problems
+    from adapter_sync.secrets import Redactor
+
+    redact = Redactor([key])
+    return [Problem(redact(p.message), p.location) for p in problems]
 
 
 def _position(problem: Problem) -> tuple[int, int]:

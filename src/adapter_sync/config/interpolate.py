@@ -4,7 +4,8 @@
 too) are replaced from an environment mapping; ``:-`` also covers a set but empty variable, and
 a default may hold references itself (``${A:-${B}}``); ``$${`` is a literal ``${``. An unset
 variable without a default is a problem. ``${ADAPTER_API_KEY}`` may not be used, and a value
-holding the API key (after substitution) is refused without ever being shown.
+(after substitution), a metadata key or a source_name holding the API key is refused without
+ever being shown.
 """
 
 from __future__ import annotations
@@ -102,8 +103,9 @@ def _reference(text: str, start: int, env: Mapping[str, str], problems: list[str
 
 def interpolate_document(doc: Document, env: Mapping[str, str], key: str | None,
                          problems: list[Problem]) -> None:
-    """Interpolate names and metadata values of ``doc.data`` in place; refuse values holding
-    ``key`` (the API key, or None for no check)."""
+    """Interpolate names and metadata values of ``doc.data`` in place; refuse values, metadata
+    keys and source_names holding ``key`` (the API key, or None for no check). A value holding
+    it is replaced by ``***``; the messages never show it (nor a key holding it)."""
     data = doc.data
     places: list[tuple[DocPath, dict[str, Any]]] = []
     defaults = data.get("defaults")
@@ -124,6 +126,25 @@ def interpolate_document(doc: Document, env: Mapping[str, str], key: str | None,
         for k, v in mapping.items():
             if isinstance(v, str) and ("$" in v or holds_key(v, key)):
                 _interpolate_value(doc, path, mapping, k, env, key, problems)
+    if key:
+        _refuse_keys_holding(doc, key, places, connectors, problems)
+
+
+def _refuse_keys_holding(doc: Document, key: str, places: list[tuple[DocPath, dict[str, Any]]],
+                         connectors: Any, problems: list[Problem]) -> None:
+    """Metadata keys and source_names are sent to the API too: none may hold the key. The
+    message names the mapping, not the key."""
+    refusal = f"holds the API key ({API_KEY_ENV}); never put the key in config"
+    if isinstance(connectors, dict):
+        for slug in connectors:
+            if holds_key(slug, key):
+                problems.append(Problem(f"connectors: a source_name {refusal}",
+                                        doc.key_location(("connectors", slug))))
+    for path, mapping in places:
+        for k in mapping:
+            if holds_key(k, key):
+                problems.append(Problem(f"{dotted(path)}: a key {refusal}",
+                                        doc.key_location((*path, k))))
 
 
 def holds_key(value: str, key: str | None) -> bool:
