@@ -46,8 +46,8 @@ def load(paths: Sequence[str] = (), *, env: Mapping[str, str] | None = None,
     """Read and validate every config file; raise :class:`ConfigError` with all problems.
 
     ``env`` (default ``os.environ``) gives the values of ``${VAR}`` references. ``api_key`` is
-    the API key no config value may hold (None: no such check); it is never read from the
-    environment here.
+    the API key that no value, metadata key or source_name may hold (None: no such check); it
+    is never read from the environment here, and no message shows it.
     """
     files, problems = find(paths)
     if problems:
