@@ -8,7 +8,9 @@ N live in the sandbox (``sandbox serve`` subprocess, over TCP), 1% drifted. Two 
   large sizes per connector;
 - the same pipeline in-process, phase by phase (load the config, fetch the list over TCP,
   plan, render the text), after a warm-up, so the fixed cost is out and the per-connector cost
-  of each phase shows.
+  of each phase shows. The library leaves the garbage collector alone (the command edge sets
+  the policy), so the config is also loaded once more with ``gc.disable()`` around the call:
+  the "load, GC off" column shows what that policy is worth.
 
 Linear growth means a flat time per connector: the report gives the ratio of the per-connector
 time at the largest size to the smallest (1.0 = perfectly linear; quadratic work would be ~50).
@@ -39,6 +41,15 @@ def phases(url: str, config: Path) -> dict[str, float]:
     from adapter_sync.planner import plan
 
     out: dict[str, float] = {}
+    gc.collect()
+    gc.disable()
+    try:
+        started = time.perf_counter()
+        load([str(config)])
+        out["load_gc_off"] = time.perf_counter() - started
+    finally:
+        gc.enable()
+    gc.collect()
     t0 = time.perf_counter()
     desired = load([str(config)])
     t1 = time.perf_counter()
@@ -102,13 +113,15 @@ def main(argv: list[str] | None = None) -> int:
                 per_phase[n] = med["total"] / n
                 phase_rows.append([f"{n:,}", *(f"{med[k]:.3f}" for k in
                                               ("load", "fetch", "plan", "render", "total")),
-                                   f"{med['total'] / n * 1e6:.1f}"])
+                                   f"{med['total'] / n * 1e6:.1f}", f"{med['load_gc_off']:.3f}",
+                                   f"{med['load_gc_off'] / n * 1e6:.1f}"])
 
     small, large = sizes[0], sizes[-1]
     c.table(f"end to end: adapter-sync plan (subprocess), median of {args.repeat}",
             ["connectors", "drifted", "wall s", "us per connector", "peak RSS MiB"], e2e_rows)
     c.table(f"phases in-process, seconds (median of {args.repeat})",
-            ["connectors", "load", "fetch", "plan", "render", "total", "us per connector"],
+            ["connectors", "load", "fetch", "plan", "render", "total", "us per connector",
+             "load, GC off", "load us per connector, GC off"],
             phase_rows)
     ratio_e2e = per_e2e[large] / per_e2e[small]
     ratio_phase = per_phase[large] / per_phase[small]

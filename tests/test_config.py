@@ -7,20 +7,13 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from adapter_sync import model
-from adapter_sync.config import (
-    _validators,
-    discover,
-    interpolate,
-    load,
-    plainly_valid,
-    plainly_valid_root,
-    schema,
-    schema_path,
-)
+from adapter_sync.config import discover, interpolate, load, schema, schema_path
+from adapter_sync.config.schema import valid_connector, valid_document, validators
+from adapter_sync.config.yamlload import REJECTED, Plain
 from adapter_sync.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,9 +35,9 @@ def write(folder: Path, name: str, text: str) -> Path:
     return path
 
 
-def problems_of(paths) -> list[str]:
+def problems_of(paths, **options) -> list[str]:
     with pytest.raises(ConfigError) as caught:
-        load([str(p) for p in paths])
+        load([str(p) for p in paths], **options)
     return [str(p) for p in caught.value.problems]
 
 
@@ -72,6 +65,29 @@ def test_example_modeline_points_at_the_schema():
     assert (EXAMPLE.parent / first.split("=", 1)[1]).resolve() == schema_path().resolve()
 
 
+def test_schema_path_from_the_source_tree():
+    assert schema_path() == REPO / "schemas" / "connectors.schema.json"
+
+
+def test_schema_path_when_installed(tmp_path: Path):
+    """As the wheel lays it out: the schema force-included next to the package's modules."""
+    import shutil
+    import subprocess
+    import sys
+
+    site = tmp_path / "site"
+    shutil.copytree(REPO / "src" / "adapter_sync", site / "adapter_sync",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "schemas" / "connectors.schema.json",
+                site / "adapter_sync" / "connectors.schema.json")
+    code = ("from adapter_sync.config import schema, schema_path; "
+            "print(schema_path()); print(schema()['definitions']['kind']['enum'][0])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(site)})
+    assert out.stdout.splitlines() == [str(site / "adapter_sync" / "connectors.schema.json"),
+                                       "email"]
+
+
 def test_schema_agrees_with_the_model_constants():
     definitions = schema()["definitions"]
     assert definitions["source_name"]["pattern"] == model.SLUG_PATTERN
@@ -97,6 +113,7 @@ connector_values = st.one_of(
     st.lists(st.sampled_from([*model.KINDS, "emial", 3]), max_size=4),
     st.dictionaries(st.text(max_size=3), st.one_of(st.text(max_size=3), st.integers()),
                     max_size=22),
+    st.sampled_from([Plain("yes", "boolean"), Plain("1.10", "number"), REJECTED]),
 )
 connector_bodies = st.one_of(
     st.dictionaries(st.sampled_from(["name", "accepted_kinds", "metadata", "active", "nme"]),
@@ -107,9 +124,14 @@ connector_bodies = st.one_of(
 
 @settings(max_examples=300, deadline=None)
 @given(connector_bodies)
+@example({"name": "x" * 255, "accepted_kinds": ["email", "page"], "active": False})
+@example({"name": "x" * 256})
+@example({"name": "A", "accepted_kinds": ["email", "email"]})
+@example({"name": "A", "metadata": {str(i): "v" for i in range(21)}})
+@example({"name": "A", "active": Plain("yes", "boolean")})
 def test_fast_connector_check_agrees_with_the_schema(body):
-    _, connector_validator = _validators()
-    assert plainly_valid(body) == connector_validator.is_valid(body)
+    _, connector_validator = validators()
+    assert valid_connector(body) == connector_validator.is_valid(body)
 
 
 root_documents = st.fixed_dictionaries({}, optional={
@@ -127,13 +149,13 @@ root_documents = st.fixed_dictionaries({}, optional={
 
 @settings(max_examples=300, deadline=None)
 @given(root_documents)
-def test_fast_root_check_never_accepts_what_the_schema_refuses(doc):
-    root_validator, _ = _validators()
-    if plainly_valid_root(doc):
-        assert root_validator.is_valid(doc)
+def test_fast_root_check_agrees_with_the_schema(doc):
+    """As the loader uses it: on the file with its connectors left out (checked one by one)."""
+    root_validator, _ = validators()
+    assert valid_document(doc) == root_validator.is_valid(doc)
 
 
-def test_a_valid_config_does_not_import_jsonschema(tmp_path: Path):
+def test_a_valid_config_imports_neither_jsonschema_nor_fastjsonschema(tmp_path: Path):
     import subprocess
     import sys
 
@@ -141,11 +163,11 @@ def test_a_valid_config_does_not_import_jsonschema(tmp_path: Path):
               "defaults: {accepted_kinds: [email], metadata: {env: prod}}\n"
               "connectors:\n  a: {name: A, metadata: {team: x}}\n")
     code = ("import sys; from adapter_sync.config import load; load([sys.argv[1]]); "
-            "print('jsonschema' in sys.modules)")
+            "print('jsonschema' in sys.modules, 'fastjsonschema' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code, str(f)], capture_output=True, text=True,
                          check=True, env={**__import__("os").environ,
                                           "PYTHONPATH": str(Path(__file__).parents[1] / "src")})
-    assert out.stdout.strip() == "False"
+    assert out.stdout.strip() == "False False"
 
 
 def test_discover_folders_recursively_sorted_skipping_hidden(tmp_path: Path):
@@ -245,6 +267,44 @@ def test_interpolation_rules():
     assert "invalid ${...} reference" in interpolate("${TEAM", env)[1][0]
 
 
+def test_a_default_may_hold_references():
+    env = {"B": "b", "A": "a", "EMPTY": ""}
+    assert interpolate("${UNSET_VAR:-${B}}", env) == ("b", [])
+    assert interpolate("${UNSET_VAR:-${UNSET_VAR:-x}}", env) == ("x", [])
+    assert interpolate("${EMPTY:-pre-${B}-post}!", env) == ("pre-b-post!", [])
+    assert interpolate("${A:-${UNSET_VAR}}", env) == ("a", [])  # the default is not used
+    assert interpolate("${UNSET_VAR:-x}}", env) == ("x}", [])  # the first } closes it
+    assert interpolate("${UNSET_VAR:-$${B}}", env) == ("${B}", [])
+    text, problems = interpolate("${EMPTY:-${UNSET_VAR}}", env)
+    assert text == "${UNSET_VAR}" and len(problems) == 1 and "UNSET_VAR is not set" in problems[0]
+    text, problems = interpolate("${A:-${ADAPTER_API_KEY}}", env)  # refused even if unused
+    assert len(problems) == 1 and "${ADAPTER_API_KEY} must not be used" in problems[0]
+
+
+@pytest.mark.parametrize("text", ["${A:-${B}", "${A:-${B:-x}", "${A:-", "${A:-${}}", "${A:x}"])
+def test_an_unbalanced_or_malformed_reference_is_one_clear_problem(text):
+    _, problems = interpolate(text, {"A": "a", "B": "b"})
+    assert len(problems) == 1 and problems[0].startswith("invalid ${...} reference: write ${NAME}")
+
+
+def test_a_nested_default_in_a_config_file(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("TEAM", "core")
+    f = write(tmp_path, "c.yaml", "connectors:\n  a:\n    name: ${UNSET_VAR:-${TEAM}} app\n"
+              "  b:\n    name: x\n    metadata: {k: '${UNSET_VAR:-${TEAM}'}\n")
+    got = problems_of([f])
+    assert got == [f"{f}:6:19: connectors.b.metadata.k: invalid ${{...}} reference: write "
+                   "${NAME} or ${NAME:-default} (NAME: letters, digits, _; a default may hold "
+                   "references, and ends at the first } outside them), or $${ for a literal ${"]
+    f.write_text("connectors:\n  a:\n    name: ${UNSET_VAR:-${TEAM}} app\n")
+    assert load([str(f)]).connectors["a"].name == "core app"
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab$${}:-_")), max_size=30))
+def test_text_escaped_as_import_writes_it_comes_back_as_written(text):
+    assert interpolate(text.replace("${", "$${"), {"a": "x", "b": ""}) == (text, [])
+
+
 def test_interpolation_in_names_and_metadata_but_not_keys(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("TEAM", "core")
     f = write(tmp_path, "c.yaml", "defaults:\n  metadata: {team: '${TEAM}'}\nconnectors:\n"
@@ -266,7 +326,7 @@ def test_the_api_key_never_enters_config_nor_messages(tmp_path: Path, monkeypatc
     f = write(tmp_path, "c.yaml", "connectors:\n  a:\n    name: ${ADAPTER_API_KEY}\n"
               "    metadata:\n      token: ${TEAM}\n      pasted: " + KEY + "\n"
               "      fallback: ${UNSET_VAR:-" + KEY + "}\n")
-    got = problems_of([f])
+    got = problems_of([f], api_key=KEY)
     assert len(got) == 4
     assert "${ADAPTER_API_KEY} must not be used in config" in got[0]
     assert all("holds the API key" in g for g in got[1:])
@@ -277,7 +337,7 @@ def test_a_value_that_merely_contains_the_key_is_refused_too(tmp_path: Path, mon
     monkeypatch.setenv("TOKEN", KEY)
     f = write(tmp_path, "c.yaml", "connectors:\n  a:\n    name: A\n    metadata:\n"
               "      auth: Bearer ${TOKEN}\n      pasted: 'x" + KEY + "x'\n")
-    got = problems_of([f])
+    got = problems_of([f], api_key=KEY)
     assert len(got) == 2 and all("holds the API key" in g for g in got)
     assert not any(KEY in g for g in got)
 
@@ -300,6 +360,84 @@ def test_fuzz_load_returns_or_raises_config_error(tmp_path_factory, data):
     except ConfigError as exc:
         assert exc.problems
         assert all(p.location is None or p.location.line >= 1 for p in exc.problems)
+
+
+def test_a_metadata_key_holding_the_api_key_is_refused_as_a_value_is(tmp_path: Path):
+    f = write(tmp_path, "c.yaml", "defaults:\n  metadata:\n    " + KEY + ": x\nconnectors:\n"
+              "  a:\n    name: A\n    metadata:\n      ok: fine\n      'Bearer " + KEY + "': z\n")
+    got = problems_of([f], api_key=KEY)
+    assert got == [
+        f"{f}:3:5: defaults.metadata: a key holds the API key (ADAPTER_API_KEY); never put the "
+        "key in config",
+        f"{f}:9:7: connectors.a.metadata: a key holds the API key (ADAPTER_API_KEY); never put "
+        "the key in config",
+    ]
+    assert load([str(f)]).connectors["a"].metadata["ok"] == "fine"  # no key given: no check
+
+
+def test_no_message_shows_a_key_holding_the_api_key(tmp_path: Path):
+    """The reader quotes duplicate keys, and the schema names the path of a bad value: the key
+    is masked in every message."""
+    f = write(tmp_path, "c.yaml", "connectors:\n  a:\n    name: A\n    metadata:\n"
+              "      " + KEY + ": 1\n      " + KEY + ": z\n")
+    got = problems_of([f], api_key=KEY)
+    assert len(got) == 3 and not any(KEY in g for g in got)
+    assert got[0].startswith(f"{f}:5:7: connectors.a.metadata: a key holds the API key")
+    assert got[1] == f"{f}:5:{7 + len(KEY) + 2}: connectors.a.metadata.***: expected a string, got a number; " \
+                     'quote it if you mean the string: "1"'
+    assert got[2] == (f"{f}:6:7: duplicate key '***' (first defined at line 5); remove one of "
+                      "them")
+
+
+def test_a_source_name_holding_the_api_key_is_refused(tmp_path: Path):
+    key = "abcdefgh12345678"  # a key that happens to be a valid slug
+    f = write(tmp_path, "c.yaml", f"connectors:\n  {key}: {{name: A}}\n  x-{key}: {{name: B}}\n"
+              "  fine: {name: C}\n")
+    got = problems_of([f], api_key=key)
+    assert got == [f"{f}:{line}:3: connectors: a source_name holds the API key (ADAPTER_API_KEY); "
+                   "never put the key in config" for line in (2, 3)]
+
+
+def test_the_key_comes_from_the_caller_never_from_the_environment(tmp_path: Path, monkeypatch):
+    f = write(tmp_path, "c.yaml", "connectors:\n  a:\n    name: A\n    metadata:\n"
+              "      pasted: " + KEY + "\n")
+    assert load([str(f)]).connectors["a"].metadata["pasted"] == KEY  # ADAPTER_API_KEY is set
+    got = problems_of([f], api_key=f"  {KEY}\n")  # normalised as the client sends it
+    assert got == [f"{f}:5:15: connectors.a.metadata.pasted: this value holds the API key "
+                   "(ADAPTER_API_KEY); never put the key in config"]
+    monkeypatch.delenv("ADAPTER_API_KEY")
+    f2 = write(tmp_path, "d.yaml", "connectors:\n  a:\n    name: ${ADAPTER_API_KEY:-x}\n")
+    assert "${ADAPTER_API_KEY} must not be used in config" in problems_of([f2])[0]
+
+
+def test_variables_come_from_the_env_given(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("TEAM", "from-process")
+    f = write(tmp_path, "c.yaml", "connectors:\n  a:\n    name: ${TEAM}\n")
+    assert load([str(f)]).connectors["a"].name == "from-process"  # default: os.environ
+    assert load([str(f)], env={"TEAM": "given"}).connectors["a"].name == "given"
+    assert "TEAM is not set" in problems_of([f], env={})[0]
+
+
+def test_connectors_with_the_same_kinds_share_one_set(tmp_path: Path):
+    f = write(tmp_path, "c.yaml", "defaults: {accepted_kinds: [page, email]}\nconnectors:\n"
+              "  a: {name: A, accepted_kinds: [email, page]}\n  b: {name: B}\n")
+    c = load([str(f)]).connectors
+    assert c["a"].accepted_kinds == {"email", "page"}
+    assert c["a"].accepted_kinds is c["b"].accepted_kinds  # memory at 50,000 connectors
+
+
+def test_a_valid_config_is_never_composed_into_a_node_tree(tmp_path: Path, monkeypatch):
+    """Positions of values are recovered (by composing the file) only to report a problem."""
+    from adapter_sync.config import yamlload
+
+    def refuse(data):
+        raise AssertionError("composed a valid file")
+
+    monkeypatch.setattr(yamlload, "_Composer", refuse)
+    monkeypatch.setenv("TEAM", "core")
+    f = write(tmp_path, "c.yaml", "prune: true\nignore: [x-*]\ndefaults: {metadata: {t: '${TEAM}'}}\n"
+              "connectors:\n  a:\n    name: ${TEAM} A\n    metadata: {k: '$${lit}'}\n")
+    assert load([str(f)]).connectors["a"].name == "core A"
 
 
 def test_a_source_name_with_a_trailing_newline_is_not_a_slug(tmp_path: Path):

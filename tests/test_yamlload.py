@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from adapter_sync.yamlload import MAX_BYTES, REJECTED, Plain, classify_plain, parse, read
+from adapter_sync.config.yamlload import MAX_BYTES, REJECTED, Plain, classify_plain, parse, read
 
 
 def ok(text: str):
@@ -135,3 +135,65 @@ def test_syntax_error_has_a_position():
 def test_ampersands_and_stars_in_text_are_not_anchors():
     doc = ok('name: R&D *team*\nglob: legacy-*\nq: "&x *y"\n')
     assert doc.data == {"name": "R&D *team*", "glob": "legacy-*", "q": "&x *y"}
+
+
+def test_a_valid_file_is_read_without_composing_a_node_tree(monkeypatch):
+    """Valid files keep only the positions they need; the tree is composed to locate problems."""
+    from adapter_sync.config import yamlload
+
+    composed = []
+    real = yamlload._Composer
+
+    def counting(data):
+        composed.append(data)
+        return real(data)
+
+    monkeypatch.setattr(yamlload, "_Composer", counting)
+    doc = ok("version: 1\nconnectors:\n  acme:\n    name: Acme\n  wiki: {name: Wiki}\n")
+    assert doc.key_location(("connectors", "wiki")) == doc.key_location(("connectors", "wiki"))
+    assert str(doc.key_location(("connectors", "wiki"))) == "f.yaml:5:3"
+    assert str(doc.key_location(("version",))) == "f.yaml:1:1"
+    assert composed == []
+    assert str(doc.locate(("connectors", "acme", "name"))) == "f.yaml:4:11"  # needs the tree
+    assert str(doc.key_location(("connectors", "wiki", "name"))) == "f.yaml:5:10"
+    assert len(composed) == 1  # once per document
+
+
+def test_an_alias_is_never_expanded_even_to_a_key():
+    doc, problems = parse(b"&k key: v\nx: *k\n*k : w\n", "f.yaml")
+    assert doc is not None and doc.data == {"key": "v", "x": REJECTED}
+    assert [str(p) for p in problems] == [
+        "f.yaml:1:1: anchors (&k) are not allowed; repeat the value or use 'defaults'",
+        "f.yaml:2:4: aliases (*k) are not allowed; repeat the value or use 'defaults'",
+        "f.yaml:3:1: aliases (*k) are not allowed; repeat the value or use 'defaults'"]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("a: *nope\n", "f.yaml:1:4: YAML syntax error: found undefined alias"),
+    ("a: &x 1\nb: &x 2\n", "f.yaml:2:4: YAML syntax error: second occurrence (found duplicate "
+                          "anchor; first occurrence started at line 1)"),
+    ("a: 1\n---\nb: 2\n", "f.yaml:2:1: YAML syntax error: but found another document (expected "
+                          "a single document in the stream started at line 1)"),
+])
+def test_what_the_composer_refuses_is_still_a_syntax_error(text, message):
+    doc, problems = parse(text.encode(), "f.yaml")
+    assert doc is None and [str(p) for p in problems] == [message]
+
+
+def test_nesting_too_deep_is_rejected_where_it_starts_and_reading_goes_on():
+    deep = "[" * 17 + "]" * 17
+    doc, problems = parse(f"a: {deep}\nb: {{c: [1, 1]}}\nb: 2\n".encode(), "f.yaml")
+    expected = REJECTED  # the 16th list: with the top-level mapping, 17 levels
+    for _ in range(15):
+        expected = [expected]
+    assert doc is not None and doc.data == {"a": expected, "b": {"c": [1, 1]}}
+    assert [str(p) for p in problems] == [
+        "f.yaml:1:19: nesting is too deep (more than 16 levels)",
+        "f.yaml:3:1: duplicate key 'b' (first defined at line 2); remove one of them"]
+
+
+def test_repeated_keys_are_stored_once():
+    doc = ok("c:\n  a: {name: A, metadata: {team: x}}\n  b: {name: B, metadata: {team: y}}\n")
+    a, b = doc.data["c"]["a"], doc.data["c"]["b"]
+    assert [k for k in a if k == "name"][0] is [k for k in b if k == "name"][0]
+    assert list(a["metadata"])[0] is list(b["metadata"])[0]

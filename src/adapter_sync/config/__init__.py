@@ -1,0 +1,49 @@
+"""Config files → :class:`~adapter_sync.model.Desired`, fully validated offline.
+
+The language (version 1)::
+
+    version: 1                 # optional; only 1 is accepted
+    prune: false               # optional; may be set in one file, or identically in several
+    ignore: ["legacy-*"]       # optional; source_name globs adapter-sync never touches
+    defaults:                  # optional; for the connectors of THIS file only
+      accepted_kinds: [email]
+      metadata: {env: staging}
+    connectors:                # optional (a file may hold only settings)
+      acme-crm:                # the key is the source_name (immutable slug)
+        name: Acme CRM         # required, 1-255 characters
+        accepted_kinds: [email, page]   # optional; omitted, null or [] = all kinds
+        metadata: {pipeline: acme-crm@v2}   # optional; string → string, at most 20 keys
+        active: true           # optional, default true
+
+Rules beyond the JSON Schema (``schemas/connectors.schema.json``):
+
+* An unquoted ``null``/``~``/empty value on an optional key means the key is absent.
+* ``defaults.metadata`` is merged under each connector's metadata (the connector's keys win);
+  the merged map must still have at most 20 keys. ``defaults.accepted_kinds`` applies where a
+  connector omits ``accepted_kinds`` (or gives null); a connector's explicit ``[]`` means all
+  kinds and is *not* replaced by the defaults.
+* ``${VAR}`` and ``${VAR:-default}`` in names and metadata values are replaced from the
+  environment (``:-`` also covers a set but empty variable; a default may hold references);
+  ``$${`` is a literal ``${``. An unset variable without default is an error.
+  ``${ADAPTER_API_KEY}`` may not be used, and a value, metadata key or source_name holding the
+  API key (given by the caller) is refused without ever being shown.
+* A source_name declared twice (in one file or across files), conflicting ``prune``/``ignore``
+  settings, and a declared connector that an ``ignore`` glob matches are errors.
+
+Every problem is collected and raised together as one :class:`~adapter_sync.errors.ConfigError`.
+
+One module per job: :mod:`.discovery` (which files), :mod:`.yamlload` (the strict YAML reader,
+every value locatable), :mod:`.interpolate` (``${VAR}``, the API key kept out), :mod:`.schema`
+(the JSON Schema: fast check, located explanations), :mod:`.build` (defaults, settings across
+files, :func:`load`).
+"""
+
+from __future__ import annotations
+
+from adapter_sync.config.build import load
+from adapter_sync.config.discovery import DEFAULT_DIR, DEFAULT_FILE, discover
+from adapter_sync.config.interpolate import interpolate
+from adapter_sync.config.schema import SCHEMA_FILE, schema, schema_path
+
+__all__ = ["DEFAULT_DIR", "DEFAULT_FILE", "SCHEMA_FILE", "discover", "interpolate", "load",
+           "schema", "schema_path"]

@@ -1,0 +1,181 @@
+"""GENERATED from schemas/connectors.schema.json by fastjsonschema 2.22.3: do not edit.
+
+Regenerate with ``python tests/test_config_fastcheck.py`` (a test fails when this file is not
+what the schema generates). ``validate`` checks a whole file, ``validate___definitions_connector``
+one connector; both raise :class:`JsonSchemaValueException` on the first violation.
+"""
+# ruff: noqa
+# fmt: off
+VERSION = "2.22.3"
+import re
+
+
+class JsonSchemaValueException(ValueError):
+    """The value breaks the schema."""
+
+
+class JsonSchemaValuesException(JsonSchemaValueException):
+    """Several values break the schema."""
+
+
+REGEX_PATTERNS = {
+    '^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$': re.compile('^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?\\Z')
+}
+
+NoneType = type(None)
+
+def validate(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data_keys = set(data.keys())
+        if "version" in data_keys:
+            data_keys.remove("version")
+            data__version = data["version"]
+            if not isinstance(data__version, (int, NoneType)) and not (isinstance(data__version, float) and data__version.is_integer()) or isinstance(data__version, bool):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".version must be integer or null")
+            if not (isinstance(data__version, (int, float)) and not isinstance(data__version, bool) and data__version == 1 or data__version is None):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".version must be one of [1, None]")
+        if "prune" in data_keys:
+            data_keys.remove("prune")
+            data__prune = data["prune"]
+            if not isinstance(data__prune, (bool, NoneType)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".prune must be boolean or null")
+        if "ignore" in data_keys:
+            data_keys.remove("ignore")
+            data__ignore = data["ignore"]
+            if not isinstance(data__ignore, (list, tuple, NoneType)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".ignore must be array or null")
+            data__ignore_is_list = isinstance(data__ignore, (list, tuple))
+            if data__ignore_is_list:
+                data__ignore_len = len(data__ignore)
+                for data__ignore_x, data__ignore_item in enumerate(data__ignore):
+                    if not isinstance(data__ignore_item, (str)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".ignore[{data__ignore_x}]".format(**locals()) + " must be string")
+                    if isinstance(data__ignore_item, str):
+                        data__ignore_item_len = len(data__ignore_item)
+                        if data__ignore_item_len < 1:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".ignore[{data__ignore_x}]".format(**locals()) + " must be longer than or equal to 1 characters")
+        if "defaults" in data_keys:
+            data_keys.remove("defaults")
+            data__defaults = data["defaults"]
+            if not isinstance(data__defaults, (dict, NoneType)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".defaults must be object or null")
+            data__defaults_is_dict = isinstance(data__defaults, dict)
+            if data__defaults_is_dict:
+                data__defaults_keys = set(data__defaults.keys())
+                if "accepted_kinds" in data__defaults_keys:
+                    data__defaults_keys.remove("accepted_kinds")
+                    data__defaults__acceptedkinds = data__defaults["accepted_kinds"]
+                    validate___definitions_accepted_kinds(data__defaults__acceptedkinds, custom_formats, (name_prefix or "data") + ".defaults.accepted_kinds")
+                if "metadata" in data__defaults_keys:
+                    data__defaults_keys.remove("metadata")
+                    data__defaults__metadata = data__defaults["metadata"]
+                    validate___definitions_metadata(data__defaults__metadata, custom_formats, (name_prefix or "data") + ".defaults.metadata")
+                if data__defaults_keys:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".defaults must not contain "+str(data__defaults_keys)+" properties")
+        if "connectors" in data_keys:
+            data_keys.remove("connectors")
+            data__connectors = data["connectors"]
+            if not isinstance(data__connectors, (dict, NoneType)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".connectors must be object or null")
+            data__connectors_is_dict = isinstance(data__connectors, dict)
+            if data__connectors_is_dict:
+                data__connectors_keys = set(data__connectors.keys())
+                for data__connectors_key in data__connectors_keys:
+                    if data__connectors_key not in []:
+                        data__connectors_value = data__connectors.get(data__connectors_key)
+                        validate___definitions_connector(data__connectors_value, custom_formats, (name_prefix or "data") + ".connectors.{data__connectors_key}".format(**locals()))
+                data__connectors_len = len(data__connectors)
+                if data__connectors_len != 0:
+                    data__connectors_property_names = True
+                    for data__connectors_key in data__connectors:
+                        try:
+                            validate___definitions_source_name(data__connectors_key, custom_formats, (name_prefix or "data") + ".connectors")
+                        except (JsonSchemaValueException, JsonSchemaValuesException):
+                            data__connectors_property_names = False
+                    if not data__connectors_property_names:
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".connectors must be named by propertyName definition")
+        if data_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must not contain "+str(data_keys)+" properties")
+    return data
+
+def validate___definitions_source_name(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (str)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be string")
+    if isinstance(data, str):
+        if not REGEX_PATTERNS['^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$'].search(data):
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must match pattern ^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+    return data
+
+def validate___definitions_connector(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data__missing_keys = set(['name']) - data.keys()
+        if data__missing_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain ")
+        data_keys = set(data.keys())
+        if "name" in data_keys:
+            data_keys.remove("name")
+            data__name = data["name"]
+            if not isinstance(data__name, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must be string")
+            if isinstance(data__name, str):
+                data__name_len = len(data__name)
+                if data__name_len < 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must be longer than or equal to 1 characters")
+                if data__name_len > 255:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".name must be shorter than or equal to 255 characters")
+        if "accepted_kinds" in data_keys:
+            data_keys.remove("accepted_kinds")
+            data__acceptedkinds = data["accepted_kinds"]
+            validate___definitions_accepted_kinds(data__acceptedkinds, custom_formats, (name_prefix or "data") + ".accepted_kinds")
+        if "metadata" in data_keys:
+            data_keys.remove("metadata")
+            data__metadata = data["metadata"]
+            validate___definitions_metadata(data__metadata, custom_formats, (name_prefix or "data") + ".metadata")
+        if "active" in data_keys:
+            data_keys.remove("active")
+            data__active = data["active"]
+            if not isinstance(data__active, (bool, NoneType)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".active must be boolean or null")
+        if data_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must not contain "+str(data_keys)+" properties")
+    return data
+
+def validate___definitions_metadata(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict, NoneType)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object or null")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data_len = len(data)
+        if data_len > 20:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain less than or equal to 20 properties")
+        data_keys = set(data.keys())
+        for data_key in data_keys:
+            if data_key not in []:
+                data_value = data.get(data_key)
+                if not isinstance(data_value, (str)):
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".{data_key}".format(**locals()) + " must be string")
+    return data
+
+def validate___definitions_accepted_kinds(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (list, tuple, NoneType)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be array or null")
+    data_is_list = isinstance(data, (list, tuple))
+    if data_is_list:
+        def fn(var): return frozenset(dict((k, fn(v)) for k, v in var.items()).items()) if hasattr(var, "items") else tuple(fn(v) for v in var) if isinstance(var, (dict, list)) else (bool, var) if isinstance(var, bool) else var
+        data_len = len(data)
+        if data_len > len(set(fn(data_x) for data_x in data)):
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must contain unique items")
+        for data_x, data_item in enumerate(data):
+            validate___definitions_kind(data_item, custom_formats, (name_prefix or "data") + "[{data_x}]".format(**locals()))
+    return data
+
+def validate___definitions_kind(data, custom_formats={}, name_prefix=None):
+    if not (isinstance(data, str) and data == 'email' or isinstance(data, str) and data == 'page' or isinstance(data, str) and data == 'message' or isinstance(data, str) and data == 'calendar' or isinstance(data, str) and data == 'issue' or isinstance(data, str) and data == 'custom'):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be one of ['email', 'page', 'message', 'calendar', 'issue', 'custom']")
+    return data
