@@ -18,7 +18,7 @@ ALLOWED: dict[str, set[str]] = {
     "cli": {"engine", "errors", "escape", "secrets", "progress"},
     "progress": {"render", *LEAVES},  # the command layer's live display
     "engine": {"config", "client", "planner", "applier", "render", "planfile", "importer",
-               "retry", "sandbox", "secrets", "base", *LEAVES},
+               "retry", "sandbox", "secrets", "base", "schemafiles", *LEAVES},
     "base": {*LEAVES},
     "applier": {"diff", *LEAVES},
     "planner": {"diff", *LEAVES},
@@ -26,7 +26,10 @@ ALLOWED: dict[str, set[str]] = {
     "render": {*LEAVES},
     "planfile": {"diff", "atomicfile", "schemafiles", *LEAVES},
     "importer": {"atomicfile", *LEAVES},
-    "client": {"retry", "pacing", "secrets", *LEAVES},
+    "client": {"retry", "pacing", "classify", "ratelimit", "secrets", *LEAVES},
+    "pacing": {"ratelimit", "retry", *LEAVES},
+    "classify": {"retry", "secrets", *LEAVES},
+    "ratelimit": {"retry", *LEAVES},
     "config": {"schemafiles", "secrets", *LEAVES},
     "secrets": {"render"},  # to know the Markdown spelling of the key
     "model": {"errors"},
