@@ -195,3 +195,79 @@ def test_apply_plan_warns_that_paths_are_ignored(reused_sandbox_server, tmp_path
     assert run_process(["plan", "--out", str(saved), str(cfg)], _env(server)).code == 0
     done = run_process(["apply", flag, str(saved), str(cfg)], _env(server))
     assert done.code == 0 and "PATHS are ignored with --plan" in done.err
+
+
+def test_protected_connectors_survive_prune_and_force(reused_sandbox_server,
+                                                     tmp_path: Path) -> None:
+    server = reused_sandbox_server
+    server.seed([{"source_name": n, "name": n} for n in
+                 ("billing-eu", "billing-us", "keep", "stray-1", "stray-2")])
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text('prune: true\nprotect: ["billing-*"]\n'
+                   "safety: {max_deactivate_percent: 100, min_active: 1}\n"
+                   "connectors:\n  keep: {name: keep}\n")
+    env = _env(server)
+    doc = _json_plan([str(cfg)], env)
+    assert [a["source_name"] for a in doc["actions"]] == ["stray-1", "stray-2"]
+    assert doc["protected"] == ["billing-eu", "billing-us"]
+    assert "Protected (not declared, kept by protect): billing-eu, billing-us" in run_process(
+        ["plan", str(cfg)], env).out
+    applied = run_process(["apply", "--auto-approve", "--force", str(cfg)], env)
+    assert applied.code == 0, applied.err
+    active = {c["source_name"] for c in server.state() if c["is_active"]}
+    assert active == {"billing-eu", "billing-us", "keep"}
+
+
+def test_a_protected_connector_declared_inactive_blocks_the_apply_force_or_not(
+        reused_sandbox_server, tmp_path: Path) -> None:
+    server = reused_sandbox_server
+    server.seed([{"source_name": "billing-eu", "name": "B"}, {"source_name": "other",
+                                                              "name": "Old"}])
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text('protect: ["billing-*"]\nconnectors:\n'
+                   "  billing-eu: {name: B, active: false}\n  other: {name: New}\n")
+    env = _env(server)
+    doc = _json_plan([str(cfg)], env)
+    assert any("protect rule 'billing-*'" in r for r in doc["safety"]["reasons"])
+    assert "Blocked: apply will refuse this plan, --force or not: billing-eu is protected" \
+        in run_process(["plan", str(cfg)], env).out
+    assert "**Blocked, `--force` or not:**" in run_process(
+        ["plan", "--format", "markdown", str(cfg)], env).out
+    for extra in ([], ["--force"]):
+        refused = run_process(["apply", "--auto-approve", *extra, str(cfg)], env)
+        assert refused.code == 1 and "protect rule 'billing-*'" in refused.err
+    state = {c["source_name"]: c for c in server.state()}
+    assert state["billing-eu"]["is_active"] and state["other"]["name"] == "Old"  # no write
+
+
+def test_configured_safety_thresholds_decide_when_force_is_needed(reused_sandbox_server,
+                                                                 tmp_path: Path) -> None:
+    server = reused_sandbox_server
+    server.seed([{"source_name": f"c{i}", "name": "C"} for i in range(5)])
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("prune: true\nsafety: {max_deactivate_percent: 20, min_active: 5}\n"
+                   "connectors:\n" + "".join(f"  c{i}: {{name: C}}\n" for i in range(3)))
+    doc = _json_plan([str(cfg)], _env(server))
+    assert doc["safety"]["needs_force"] is True  # 2 of 5 (40%) > 20%, with 5 active
+    assert "more than 20% when 5 or more are active" in doc["safety"]["reasons"][0]
+    relaxed = tmp_path / "r.yaml"
+    relaxed.write_text(cfg.read_text().replace("max_deactivate_percent: 20",
+                                               "max_deactivate_percent: 50"))
+    assert _json_plan([str(relaxed)], _env(server))["safety"]["needs_force"] is False
+
+
+def test_validate_mentions_connectors_declared_inactive(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("connectors:\n  a: {name: A, active: false}\n  b: {name: B}\n")
+    done = run_process(["validate", str(cfg)], {})
+    assert done.code == 0
+    assert "1 declared active: false (a): plan deactivates them where they are live" in done.out
+
+
+def test_an_unquoted_glob_gets_a_quote_it_hint(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("ignore: [*-legacy]\nconnectors: {}\n")
+    done = run_process(["validate", str(cfg)], {})
+    assert done.code == 1
+    assert f"{cfg}:1:10: YAML syntax error: found undefined alias; a value starting with '*' " \
+        'is read as a YAML alias: quote it, as "*-legacy"' in done.err

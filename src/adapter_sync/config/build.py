@@ -2,8 +2,9 @@
 against the schema, then its settings and connectors merged with the other files'.
 
 Here: ``defaults`` merged into each connector of the same file (the merged metadata must still
-have at most 20 keys), ``prune``/``ignore`` set in one file or identically in several, a
-source_name declared once across all files, and no declared connector matched by ``ignore``.
+have at most 20 keys), ``prune``/``ignore``/``protect``/``safety`` set in one file or
+identically in several, a source_name declared once across all files, and no declared
+connector matched by ``ignore``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from adapter_sync.config.interpolate import interpolate_document
 from adapter_sync.config.schema import schema_problems
 from adapter_sync.config.yamlload import Document, describe
 from adapter_sync.errors import ConfigError, Location, Problem
-from adapter_sync.model import METADATA_MAX_KEYS, Desired, DesiredConnector
+from adapter_sync.model import METADATA_MAX_KEYS, Desired, DesiredConnector, SafetyRules
 
 
 @dataclass
@@ -38,6 +39,8 @@ class _State:
     declared: dict[str, Location] = field(default_factory=dict)
     prune: _Setting | None = None
     ignore: _Setting | None = None
+    protect: _Setting | None = None
+    safety: _Setting | None = None
     kind_sets: dict[frozenset[str], frozenset[str]] = field(default_factory=dict)
 
 
@@ -72,11 +75,17 @@ def load(paths: Sequence[str] = (), *, env: Mapping[str, str] | None = None,
                     connector.location))
     if problems:
         raise ConfigError(_without_key(problems, key))
+    safety = SafetyRules()
+    if state.safety is not None:
+        safety = SafetyRules(**{**{"max_deactivate_percent": safety.max_deactivate_percent,
+                                   "min_active": safety.min_active}, **state.safety.value})
     return Desired(
         connectors=state.connectors,
         prune=bool(state.prune.value) if state.prune else False,
         ignore=ignore,
         files=tuple(str(f) for f in files),
+        protect=tuple(state.protect.value) if state.protect else (),
+        safety=safety,
     )
 
 
@@ -101,8 +110,8 @@ def _check_file(doc: Document, env: Mapping[str, str], key: str | None, state: _
     data = doc.data
     if not isinstance(data, dict):
         return [Problem(
-            f"the top level must be a mapping (keys: version, prune, ignore, defaults, "
-            f"connectors), not {describe(data)}", doc.locate(()))]
+            f"the top level must be a mapping (keys: version, prune, ignore, protect, safety, "
+            f"defaults, connectors), not {describe(data)}", doc.locate(()))]
     problems: list[Problem] = []
     interpolate_document(doc, env, key, problems)
     problems.extend(schema_problems(doc))
@@ -117,7 +126,7 @@ def _check_file(doc: Document, env: Mapping[str, str], key: str | None, state: _
                 f"connectors.{slug}: source_name '{slug}' is already declared at {first}", here))
         else:
             state.declared[slug] = here
-    for name in ("prune", "ignore"):
+    for name in ("prune", "ignore", "protect", "safety"):
         value = data.get(name)
         if value is None or not _valid_setting(name, value):
             continue
@@ -137,11 +146,16 @@ def _check_file(doc: Document, env: Mapping[str, str], key: str | None, state: _
 def _valid_setting(name: str, value: Any) -> bool:
     if name == "prune":
         return isinstance(value, bool)
+    if name == "safety":
+        return isinstance(value, dict) and set(value) <= {"max_deactivate_percent",
+                                                          "min_active"}
     return isinstance(value, list) and all(isinstance(v, str) and v for v in value)
 
 
 def _normal(name: str, value: Any) -> Any:
-    return frozenset(value) if name == "ignore" else value
+    if name == "safety":
+        return tuple(sorted(value.items()))
+    return frozenset(value) if name in ("ignore", "protect") else value
 
 
 def _show(value: Any) -> str:

@@ -7,6 +7,7 @@ one connector; both raise :class:`JsonSchemaValueException` on the first violati
 # ruff: noqa
 # fmt: off
 VERSION = "2.22.3"
+from decimal import Decimal
 import re
 
 
@@ -57,6 +58,51 @@ def validate(data, custom_formats={}, name_prefix=None):
                         data__ignore_item_len = len(data__ignore_item)
                         if data__ignore_item_len < 1:
                             raise JsonSchemaValueException("" + (name_prefix or "data") + ".ignore[{data__ignore_x}]".format(**locals()) + " must be longer than or equal to 1 characters")
+        if "protect" in data_keys:
+            data_keys.remove("protect")
+            data__protect = data["protect"]
+            if not isinstance(data__protect, (list, tuple, NoneType)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".protect must be array or null")
+            data__protect_is_list = isinstance(data__protect, (list, tuple))
+            if data__protect_is_list:
+                data__protect_len = len(data__protect)
+                for data__protect_x, data__protect_item in enumerate(data__protect):
+                    if not isinstance(data__protect_item, (str)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".protect[{data__protect_x}]".format(**locals()) + " must be string")
+                    if isinstance(data__protect_item, str):
+                        data__protect_item_len = len(data__protect_item)
+                        if data__protect_item_len < 1:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".protect[{data__protect_x}]".format(**locals()) + " must be longer than or equal to 1 characters")
+        if "safety" in data_keys:
+            data_keys.remove("safety")
+            data__safety = data["safety"]
+            if not isinstance(data__safety, (dict, NoneType)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".safety must be object or null")
+            data__safety_is_dict = isinstance(data__safety, dict)
+            if data__safety_is_dict:
+                data__safety_keys = set(data__safety.keys())
+                if "max_deactivate_percent" in data__safety_keys:
+                    data__safety_keys.remove("max_deactivate_percent")
+                    data__safety__maxdeactivatepercent = data__safety["max_deactivate_percent"]
+                    if not isinstance(data__safety__maxdeactivatepercent, (int, float, Decimal)) or isinstance(data__safety__maxdeactivatepercent, bool):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".safety.max_deactivate_percent must be number")
+                    if isinstance(data__safety__maxdeactivatepercent, (int, float, Decimal)) and not isinstance(data__safety__maxdeactivatepercent, bool):
+                        if data__safety__maxdeactivatepercent < 0:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".safety.max_deactivate_percent must be bigger than or equal to 0")
+                        if data__safety__maxdeactivatepercent > 100:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".safety.max_deactivate_percent must be smaller than or equal to 100")
+                else: data__safety["max_deactivate_percent"] = 30
+                if "min_active" in data__safety_keys:
+                    data__safety_keys.remove("min_active")
+                    data__safety__minactive = data__safety["min_active"]
+                    if not isinstance(data__safety__minactive, (int)) and not (isinstance(data__safety__minactive, float) and data__safety__minactive.is_integer()) or isinstance(data__safety__minactive, bool):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".safety.min_active must be integer")
+                    if isinstance(data__safety__minactive, (int, float, Decimal)) and not isinstance(data__safety__minactive, bool):
+                        if data__safety__minactive < 0:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".safety.min_active must be bigger than or equal to 0")
+                else: data__safety["min_active"] = 10
+                if data__safety_keys:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".safety must not contain "+str(data__safety_keys)+" properties")
         if "defaults" in data_keys:
             data_keys.remove("defaults")
             data__defaults = data["defaults"]

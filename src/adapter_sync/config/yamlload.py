@@ -386,7 +386,21 @@ def _syntax_problem(exc: yaml.YAMLError, data: bytes, display: str) -> Problem:
         location = Location(display, line, len(data[start:pos].decode("utf-8", "replace")) + 1)
     else:
         location = Location(display, 1, 1)
-    return Problem(f"YAML syntax error: {text or 'invalid YAML'}", location)
+    return Problem(f"YAML syntax error: {text or 'invalid YAML'}{_hint(text, mark, data)}",
+                   location)
+
+
+def _hint(text: str, mark: Any, data: bytes) -> str:
+    """A way out for the syntax errors people meet most: a glob such as ``*-legacy`` (or any
+    value) starting with ``*`` or ``&`` is read as a YAML alias or anchor."""
+    if mark is None or "alias" not in text and "anchor" not in text:
+        return ""
+    line = data.splitlines()[mark.line] if mark.line < len(data.splitlines()) else b""
+    word = line[mark.column:].decode("utf-8", "replace").split(",")[0].split("]")[0].strip()
+    if not word.startswith(("*", "&")):
+        return ""
+    return (f"; a value starting with '{word[0]}' is read as a YAML "
+            f"{'alias' if word[0] == '*' else 'anchor'}: quote it, as \"{word}\"")
 
 
 class _TooDeep(Exception):
