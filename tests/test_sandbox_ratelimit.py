@@ -60,13 +60,17 @@ def test_a_fixed_window_counts_down_then_refuses_until_it_ends() -> None:
     assert (again.allowed, again.remaining, again.reset_at) == (True, 4, T0 + 1.0)
 
 
-def test_a_fixed_window_starts_with_the_first_request_after_the_last_one_ended() -> None:
-    clock = FakeClock()
+def test_a_fixed_window_is_aligned_to_the_clock() -> None:
+    clock = FakeClock(T0 + 0.3)
     limiter = RateLimiter(LimitPolicy("fixed_window", requests=5, window=0.5), clock)
-    limiter.take()
-    clock.advance(0.7)
+    first = limiter.take()
+    assert first.remaining == 4 and first.reset_at == pytest.approx(T0 + 0.5, abs=1e-6)
+    clock.advance(0.4)  # T0 + 0.7: the next window, [T0 + 0.5, T0 + 1.0), not [T0 + 0.7, ...)
     later = limiter.take()
-    assert (later.remaining, later.reset_at) == (4, pytest.approx(T0 + 1.2))
+    assert later.remaining == 4 and later.reset_at == pytest.approx(T0 + 1.0, abs=1e-6)
+    minute = RateLimiter(LimitPolicy("fixed_window", requests=60, window=60), FakeClock(T0 + 61))
+    # T0 is 20 s past a minute: T0 + 61 is in the minute that ends at T0 + 100
+    assert minute.take().reset_at == pytest.approx(T0 + 100, abs=1e-6)
 
 
 def test_a_token_bucket_starts_full_and_refills_at_its_rate() -> None:
@@ -78,7 +82,7 @@ def test_a_token_bucket_starts_full_and_refills_at_its_rate() -> None:
     assert [round(v.reset_at - T0, 6) for v in first] == [0.1, 0.2, 0.3, 0.4, 0.1]
     refused = limiter.take()
     assert not refused.allowed and refused.remaining == 0
-    assert refused.wait == pytest.approx(0.1) and refused.reset_at == pytest.approx(T0 + 0.1)
+    assert refused.wait == pytest.approx(0.1) and refused.reset_at == pytest.approx(T0 + 0.1, abs=1e-6)
     clock.advance(0.25)  # 2.5 tokens
     two = takes(limiter, 3)
     assert [v.allowed for v in two] == [True, True, False]

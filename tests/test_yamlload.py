@@ -169,7 +169,8 @@ def test_an_alias_is_never_expanded_even_to_a_key():
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("a: *nope\n", "f.yaml:1:4: YAML syntax error: found undefined alias"),
+    ("a: *nope\n", "f.yaml:1:4: YAML syntax error: found undefined alias; a value starting "
+                  "with '*' is read as a YAML alias: quote it, as \"*nope\""),
     ("a: &x 1\nb: &x 2\n", "f.yaml:2:4: YAML syntax error: second occurrence (found duplicate "
                           "anchor; first occurrence started at line 1)"),
     ("a: 1\n---\nb: 2\n", "f.yaml:2:1: YAML syntax error: but found another document (expected "

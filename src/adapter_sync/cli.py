@@ -225,13 +225,14 @@ def validate(context: Context, paths: Sequence[str]) -> int:
     """
     desired = context.engine(api=False).validate(paths)
     n, f = len(desired.connectors), len(desired.files)
-    click.echo(f"OK: {n} connector{'s' * (n != 1)} in {f} file{'s' * (f != 1)} valid.")
+    line = f"OK: {n} connector{'s' * (n != 1)} in {f} file{'s' * (f != 1)} valid."
     inactive = sorted(c.source_name for c in desired.connectors.values() if not c.active)
     if inactive:
         shown = ", ".join(inactive[:10]) + (f" and {len(inactive) - 10} more"
                                             if len(inactive) > 10 else "")
-        click.echo(f"{len(inactive)} declared active: false ({_one_line(shown)}): plan "
-                   "deactivates them where they are live and active, and never creates them.")
+        line += (f" {len(inactive)} declared active: false ({_one_line(shown)}): plan "
+                 "deactivates them where live and active, never creates them.")
+    click.echo(line)
     return 0
 
 

@@ -391,16 +391,16 @@ def _syntax_problem(exc: yaml.YAMLError, data: bytes, display: str) -> Problem:
 
 
 def _hint(text: str, mark: Any, data: bytes) -> str:
-    """A way out for the syntax errors people meet most: a glob such as ``*-legacy`` (or any
-    value) starting with ``*`` or ``&`` is read as a YAML alias or anchor."""
-    if mark is None or "alias" not in text and "anchor" not in text:
+    """A way out for the syntax error people meet most: a glob such as ``*-legacy`` (any value
+    starting with ``*``) is read as a YAML alias."""
+    if mark is None or "undefined alias" not in text:
         return ""
-    line = data.splitlines()[mark.line] if mark.line < len(data.splitlines()) else b""
+    lines = data.splitlines()
+    line = lines[mark.line] if mark.line < len(lines) else b""
     word = line[mark.column:].decode("utf-8", "replace").split(",")[0].split("]")[0].strip()
-    if not word.startswith(("*", "&")):
+    if not word.startswith("*"):
         return ""
-    return (f"; a value starting with '{word[0]}' is read as a YAML "
-            f"{'alias' if word[0] == '*' else 'anchor'}: quote it, as \"{word}\"")
+    return f"; a value starting with '*' is read as a YAML alias: quote it, as \"{word}\""
 
 
 class _TooDeep(Exception):

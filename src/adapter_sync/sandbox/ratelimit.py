@@ -25,9 +25,10 @@ Semantics (the same for both algorithms):
 - ``clock_offset`` seconds are added to the server's clock for ``X-RateLimit-Reset`` and HTTP
   dates only (negative: the server's clock runs behind ours, so a Reset can already be past).
 
-A fixed window starts with the first request that finds no window running and lasts ``window``
-seconds (as with a counter that expires, e.g. Redis ``INCR`` + ``EXPIRE``); a token bucket holds
-``requests`` tokens, starts full and refills ``requests / window`` tokens per second.
+A fixed window is aligned to the clock, as the classic algorithm keys its counter by
+``floor(now / window)``: windows of 60 s start on the minute, windows of 1 s on the second, so
+an ``X-RateLimit-Reset`` in whole epoch seconds is exact. A token bucket holds ``requests``
+tokens, starts full and refills ``requests / window`` tokens per second.
 """
 
 from __future__ import annotations
@@ -143,7 +144,7 @@ def _ceil(value: float) -> int:
 
 
 class _FixedWindow:
-    """``requests`` per window; a window starts at the first request that finds none running."""
+    """``requests`` per window; windows are aligned to the clock (``floor(now / window)``)."""
 
     def __init__(self, requests: int, window: float) -> None:
         self.requests = requests
@@ -153,7 +154,8 @@ class _FixedWindow:
 
     def _roll(self, now: float) -> None:
         if now >= self._end - _TOLERANCE:
-            self._end, self._used = now + self.window, 0
+            start = math.floor((now + _TOLERANCE) / self.window) * self.window
+            self._end, self._used = start + self.window, 0
 
     def spend_other(self, now: float) -> None:
         self._roll(now)
