@@ -25,10 +25,14 @@ def test_action_yml_is_a_composite_action_with_the_documented_interface() -> Non
     inputs = action["inputs"]
     assert inputs["paths"]["default"] == "connectors/"
     assert inputs["command"]["default"] == "plan"
-    assert inputs["api-url"]["default"] == "https://api.adapter.com/v1"
-    for optional in ("api-key", "version", "install-from", "python-version"):
+    # empty: the job's ADAPTER_API_URL, else adapter-sync's own default, is used (#12)
+    assert inputs["api-url"]["default"] == ""
+    for optional in ("api-url", "api-key", "version", "install-from", "python-version", "args",
+                     "base", "plan-file", "environment"):
         assert inputs[optional]["required"] is False
-    assert set(action["outputs"]) >= {"has_changes", "markdown", "markdown-file"}
+        assert inputs[optional]["default"] == ""
+    assert set(action["outputs"]) >= {"has_changes", "markdown", "markdown-file", "plan-file",
+                                      "needs_force", "comment-marker"}
     assert action["outputs"]["has_changes"]["value"] == "${{ steps.run.outputs.has_changes }}"
 
     steps = action["runs"]["steps"]
@@ -38,7 +42,10 @@ def test_action_yml_is_a_composite_action_with_the_documented_interface() -> Non
     assert "github.action_path" in install["env"]["ACTION_PATH"]
     run = next(s for s in steps if s.get("id") == "run")
     assert "scripts/github-action.sh" in run["run"]
-    assert set(run["env"]) >= {"INPUT_PATHS", "INPUT_COMMAND", "ADAPTER_API_URL", "ADAPTER_API_KEY"}
+    assert set(run["env"]) >= {"INPUT_PATHS", "INPUT_COMMAND", "INPUT_API_URL", "INPUT_API_KEY",
+                               "INPUT_ARGS", "INPUT_BASE", "INPUT_PLAN_FILE", "INPUT_ENVIRONMENT"}
+    # the step does not set these itself, so the job's own values reach the script (#12)
+    assert not set(run["env"]) & {"ADAPTER_API_URL", "ADAPTER_API_KEY"}
     assert "secrets." not in (ROOT / "action.yml").read_text().replace(
         "e.g. secrets.ADAPTER_API_KEY", "")  # an action cannot read secrets; the caller passes them
     assert all("shell" in s for s in steps if "run" in s)  # required in composite actions
@@ -186,6 +193,9 @@ def test_the_apply_streams_into_the_job_log_as_it_runs(action_env: dict[str, str
                     'case "$1" in\n'
                     "  validate) echo OK;;\n"
                     "  plan) echo '## plan'; exit 2;;\n"
+                    # the saved plan, as JSON: one action, safe
+                    """  show) echo '{"actions": [{}], "safety": {"needs_force": false, """
+                    """"reasons": []}}';;\n"""
                     "  apply) echo '✓ created first'; sleep 2; echo '✓ created second';;\n"
                     "esac\n")
     fake.chmod(0o755)
