@@ -25,10 +25,14 @@ def test_action_yml_is_a_composite_action_with_the_documented_interface() -> Non
     inputs = action["inputs"]
     assert inputs["paths"]["default"] == "connectors/"
     assert inputs["command"]["default"] == "plan"
-    assert inputs["api-url"]["default"] == "https://api.adapter.com/v1"
-    for optional in ("api-key", "version", "install-from", "python-version"):
+    # empty: the job's ADAPTER_API_URL, else adapter-sync's own default, is used (#12)
+    assert inputs["api-url"]["default"] == ""
+    for optional in ("api-url", "api-key", "version", "install-from", "python-version", "args",
+                     "base", "plan-file", "environment"):
         assert inputs[optional]["required"] is False
-    assert set(action["outputs"]) >= {"has_changes", "markdown", "markdown-file"}
+        assert inputs[optional]["default"] == ""
+    assert set(action["outputs"]) >= {"has_changes", "markdown", "markdown-file", "plan-file",
+                                      "needs_force", "comment-marker"}
     assert action["outputs"]["has_changes"]["value"] == "${{ steps.run.outputs.has_changes }}"
 
     steps = action["runs"]["steps"]
@@ -38,7 +42,10 @@ def test_action_yml_is_a_composite_action_with_the_documented_interface() -> Non
     assert "github.action_path" in install["env"]["ACTION_PATH"]
     run = next(s for s in steps if s.get("id") == "run")
     assert "scripts/github-action.sh" in run["run"]
-    assert set(run["env"]) >= {"INPUT_PATHS", "INPUT_COMMAND", "ADAPTER_API_URL", "ADAPTER_API_KEY"}
+    assert set(run["env"]) >= {"INPUT_PATHS", "INPUT_COMMAND", "INPUT_API_URL", "INPUT_API_KEY",
+                               "INPUT_ARGS", "INPUT_BASE", "INPUT_PLAN_FILE", "INPUT_ENVIRONMENT"}
+    # the step does not set these itself, so the job's own values reach the script (#12)
+    assert not set(run["env"]) & {"ADAPTER_API_URL", "ADAPTER_API_KEY"}
     assert "secrets." not in (ROOT / "action.yml").read_text().replace(
         "e.g. secrets.ADAPTER_API_KEY", "")  # an action cannot read secrets; the caller passes them
     assert all("shell" in s for s in steps if "run" in s)  # required in composite actions
@@ -153,9 +160,12 @@ def test_example_plan_workflow_keeps_one_sticky_comment() -> None:
     assert doc["permissions"]["pull-requests"] == "write"
     [step] = action_steps(doc)
     assert step["with"]["command"] == "plan"
-    assert step["with"]["api-key"] == "${{ secrets.ADAPTER_API_KEY }}"
+    # the key comes from a secret: one per environment of the matrix (#12)
+    assert step["with"]["api-key"] == "${{ secrets[matrix.secret] }}"
+    secrets = [entry["secret"] for entry in doc["jobs"]["plan"]["strategy"]["matrix"]["include"]]
+    assert secrets and all(name.startswith("ADAPTER_API_KEY_") for name in secrets)
     text = (ROOT / "examples" / "github" / "plan.yml").read_text()
-    assert "<!-- adapter-sync-plan -->" in text and "updateComment" in text
+    assert "steps.plan.outputs.comment-marker" in text and "updateComment" in text
 
 
 def test_example_apply_workflow_never_runs_two_applies_at_once() -> None:
@@ -163,8 +173,8 @@ def test_example_apply_workflow_never_runs_two_applies_at_once() -> None:
     assert doc["on"]["push"]["branches"] == ["main"]
     assert doc["concurrency"]["cancel-in-progress"] is False
     assert doc["concurrency"]["group"] == "adapter-sync-apply"  # one fixed group, not per ref
-    [step] = action_steps(doc)
-    assert step["with"]["command"] == "apply"
+    steps = [s for s in action_steps(doc) if s["with"]["command"] == "apply"]
+    assert len(steps) == 1
 
 
 def test_example_drift_workflow_runs_on_a_schedule_and_reports_drift() -> None:
@@ -186,6 +196,9 @@ def test_the_apply_streams_into_the_job_log_as_it_runs(action_env: dict[str, str
                     'case "$1" in\n'
                     "  validate) echo OK;;\n"
                     "  plan) echo '## plan'; exit 2;;\n"
+                    # the saved plan, as JSON: one action, safe
+                    """  show) echo '{"actions": [{}], "safety": {"needs_force": false, """
+                    """"reasons": []}}';;\n"""
                     "  apply) echo '✓ created first'; sleep 2; echo '✓ created second';;\n"
                     "esac\n")
     fake.chmod(0o755)

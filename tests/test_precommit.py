@@ -68,3 +68,36 @@ def test_entry_without_args_validates_the_default_folder(hook: dict, entry_env: 
     result = run_hook(hook, entry_env, tmp_path, [])
     assert result.returncode == 1  # the same source_name in two files: only a whole-folder check sees it
     assert "a.yaml" in result.stderr and "b.yaml" in result.stderr
+
+
+REV = re.compile(r"^[\s#-]*rev:\s*(\S+)", re.MULTILINE)
+
+
+def git_tags() -> set[str]:
+    try:
+        proc = subprocess.run(["git", "-C", str(ROOT), "tag", "--list"], capture_output=True,
+                              text=True, timeout=30)
+    except OSError:
+        return set()
+    return set(proc.stdout.split()) if proc.returncode == 0 else set()
+
+
+def commit_exists(sha: str) -> bool:
+    proc = subprocess.run(["git", "-C", str(ROOT), "cat-file", "-e", f"{sha}^{{commit}}"],
+                          capture_output=True, timeout=30)
+    return proc.returncode == 0
+
+
+@pytest.mark.parametrize("path", [".pre-commit-hooks.yaml", "docs/ci.md"])
+def test_the_documented_rev_exists_or_says_how_to_pin_one(path: str) -> None:
+    # `rev: v0.1.0` was documented while no such tag existed (#12)
+    text = (ROOT / path).read_text()
+    revs = REV.findall(text)
+    assert revs, f"{path} shows no rev"
+    for rev in revs:
+        if rev == "<commit-sha>":  # a placeholder, with the way to fill it in next to it
+            assert "pre-commit autoupdate" in text and "git ls-remote" in text
+        elif re.fullmatch(r"[0-9a-f]{40}", rev):
+            assert commit_exists(rev), rev
+        else:
+            assert rev in git_tags(), f"{path}: rev {rev} is no tag of this repository"
