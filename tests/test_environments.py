@@ -46,7 +46,9 @@ def test_prod_needs_its_required_variable() -> None:
     ok = run_process(["validate", "examples/environments/prod"], cwd=ROOT,
                      env={"PAGERDUTY_SERVICE_ID": "P1A2B3C"})
     assert ok.code == 0, ok.err
-    assert ok.out.strip() == "OK: 4 connectors in 1 file valid."
+    assert ok.out.strip() == ("OK: 4 connectors in 1 file valid. 1 declared active: false "
+                              "(legacy-helpdesk): plan deactivates them where live and active, "
+                              "never creates them.")
 
 
 def planned_metadata(tmp_path: Path, folder: str, env: dict[str, str]) -> dict[str, dict]:
