@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+# subprocesses and servers: end to end, over a second each (pytest -m 'not slow' skips)
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "github-action.sh"
 EXAMPLE = ROOT / "examples" / "environments" / "staging"

@@ -14,6 +14,9 @@ import yaml
 
 from test_action import BASH, EXAMPLE, ROOT, SCRIPT, action_env, read_outputs
 
+# subprocesses and servers: end to end, over a second each (pytest -m 'not slow' skips)
+pytestmark = pytest.mark.slow
+
 __all__ = ["action_env"]  # a fixture, used by name below
 
 STAGING = (EXAMPLE / "connectors.yaml").read_text()  # 3 connectors

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+# subprocesses and servers: end to end, over a second each (pytest -m 'not slow' skips)
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / "benchmarks"
 

@@ -10,6 +10,9 @@ import pytest
 from clirun import run_process
 from conftest import API_KEY
 
+# subprocesses and servers: end to end, over a second each (pytest -m 'not slow' skips)
+pytestmark = pytest.mark.slow
+
 
 def _env(server) -> dict[str, str]:
     return {"ADAPTER_API_URL": server.url, "ADAPTER_API_KEY": API_KEY, "NO_COLOR": "1",

@@ -14,6 +14,9 @@ from jsonschema import Draft7Validator
 from clirun import run_process
 from conftest import API_KEY
 
+# subprocesses and servers: end to end, over a second each (pytest -m 'not slow' skips)
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 PLAN_SCHEMA = Draft7Validator(json.loads((ROOT / "schemas" / "plan.schema.json").read_text()))
 

@@ -9,6 +9,9 @@ import pytest
 
 from clirun import run_process
 
+# subprocesses and servers: end to end, over a second each (pytest -m 'not slow' skips)
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 ENVIRONMENTS = ROOT / "examples" / "environments"
 VARIABLES = ("ADAPTER_REGION", "ONCALL_ESCALATION_POLICY", "PAGERDUTY_SERVICE_ID")

@@ -226,6 +226,7 @@ def yamlish(draw: st.DrawFn) -> bytes:
     return text.encode(encoding, errors="surrogateescape" if encoding == "utf-8" else "replace")
 
 
+@pytest.mark.slow
 @FUZZ
 @given(data=yamlish())
 def test_random_yamlish_configs_never_crash_and_never_reach_the_api(data: bytes,

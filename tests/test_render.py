@@ -309,6 +309,7 @@ def test_markdown_puts_deactivations_before_other_actions_and_folds_details() ->
     assert "zz-legacy" in md.split("<details>")[0]  # deactivations in view
 
 
+@pytest.mark.slow
 def test_markdown_stays_under_the_comment_limit_and_counts_what_it_leaves_out() -> None:
     from adapter_sync.render import MARKDOWN_LIMIT
 

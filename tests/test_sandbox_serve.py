@@ -16,6 +16,9 @@ import pytest
 
 from conftest import SRC, SandboxProcess
 
+# subprocesses and servers: end to end, over a second each (pytest -m 'not slow' skips)
+pytestmark = pytest.mark.slow
+
 LINE = re.compile(
     r"^Sandbox listening on (http://127\.0\.0\.1:(\d+)/v1)  "
     r"\(use: --api-url \1, key: any pk_live_\.\.\. value\)$"
