@@ -5,9 +5,11 @@ wall time from spawn to exit, peak RSS from ``wait4``) against a floor measured 
 run, also as a subprocess so interpreter start-up is on both sides: a ``python -c`` script that
 imports httpx and yaml, GETs the list once, parses the JSON and ``yaml.load``s the same file
 with ``CSafeLoader`` (no validation, no positions, no plan, no output). Median of ``--repeat``
-runs each, interleaved. Targets: ratio <= 1.5, peak RSS <= 200 MiB.
+runs each, interleaved. Targets: ratio <= 1.0 at 1% drift, <= 1.5 when every connector differs
+(``--drift 1``: each part of the comparison takes its turn), peak RSS <= 200 MiB.
 
     PYTHONPATH=src python benchmarks/plan_scale.py                # 10,000 connectors, 1% drift
+    PYTHONPATH=src python benchmarks/plan_scale.py --drift 1      # every connector differs
     PYTHONPATH=src python benchmarks/plan_scale.py --size 200 --repeat 1
     PYTHONPATH=src python benchmarks/plan_scale.py --profile      # + cProfile of one plan
 """
@@ -93,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def table(args, rows, drifted, ratio, strict_ratio, rss) -> None:
+    target = 1.5 if args.drift >= 1 else 1.0
     c.table(
         f"plan, {args.size} connectors ({drifted} drifted), median of {args.repeat}",
         ["command", "wall s (median)", "peak RSS MiB (max)", "ratio to floor", "runs s"],
@@ -102,7 +105,8 @@ def table(args, rows, drifted, ratio, strict_ratio, rss) -> None:
         "targets",
         ["measure", "value", "target", "met"],
         [
-            ["wall ratio plan / floor", f"{ratio:.2f}", "<= 1.5", "yes" if ratio <= 1.5 else "no"],
+            ["wall ratio plan / floor", f"{ratio:.2f}", f"<= {target}",
+             "yes" if ratio <= target else "no"],
             ["wall ratio plan / floor with GC off", f"{strict_ratio:.2f}", "(stricter)",
              "yes" if strict_ratio <= 1.5 else "no"],
             ["plan peak RSS MiB", f"{rss:.1f}", "<= 200", "yes" if rss <= 200 else "no"],

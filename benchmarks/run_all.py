@@ -1,4 +1,4 @@
-"""Run every benchmark at full size, one after the other (about 3-5 minutes on 2 cores).
+"""Run every benchmark at full size, one after the other (about 8 minutes on 2 cores).
 
     PYTHONPATH=src python benchmarks/run_all.py              # everything, full size
     PYTHONPATH=src python benchmarks/run_all.py --quick      # tiny sizes (seconds)
@@ -20,14 +20,20 @@ HERE = Path(__file__).resolve().parent
 FULL = [
     ["startup.py"],
     ["plan_scale.py"],
+    ["plan_scale.py", "--drift", "1"],
     ["growth.py"],
+    ["memory.py"],
     ["apply_throughput.py"],
+    ["rate_limit.py"],
 ]
 QUICK = [
     ["startup.py", "--size", "2"],
     ["plan_scale.py", "--size", "200", "--repeat", "1"],
+    ["plan_scale.py", "--size", "200", "--repeat", "1", "--drift", "1"],
     ["growth.py", "--size", "50", "--repeat", "1"],
+    ["memory.py", "--size", "40", "--repeat", "1"],
     ["apply_throughput.py", "--size", "40", "--repeat", "1"],
+    ["rate_limit.py", "--size", "20"],
 ]
 
 

@@ -60,6 +60,17 @@ def test_startup_runs():
     assert "### heavy modules imported (must be none)" in out
 
 
+def test_plan_scale_runs_with_every_connector_drifted():
+    out = _bench("plan_scale.py", "--size", "30", "--repeat", "1", "--drift", "1")
+    assert "### plan, 30 connectors (30 drifted)" in out and "<= 1.5" in out
+
+
+def test_rate_limit_runs():
+    out = _bench("rate_limit.py", "--size", "6", "--rate", "50", timeout=60)
+    assert "fixed window" in out and "token bucket, reset only" in out
+    assert "### targets" in out
+
+
 def test_growth_runs():
     out = _bench("growth.py", "--size", "10", "--repeat", "1")
     assert "### end to end: adapter-sync plan (subprocess)" in out
@@ -71,8 +82,10 @@ def test_run_all_lists_every_benchmark():
     result = subprocess.run([sys.executable, str(BENCH / "run_all.py"), "--dry-run"],
                             capture_output=True, text=True, env=_env(), cwd=REPO, timeout=60)
     assert result.returncode == 0, result.stderr
-    for script in ("plan_scale.py", "apply_throughput.py", "startup.py", "growth.py"):
+    for script in ("plan_scale.py", "apply_throughput.py", "startup.py", "growth.py",
+                   "memory.py", "rate_limit.py"):
         assert script in result.stdout
+    assert "plan_scale.py --drift 1" in result.stdout
 
 
 HEAVY = ("httpx", "httpcore", "deepdiff", "adapter_sync.sandbox", "adapter_sync.client",
