@@ -275,3 +275,23 @@ def test_an_unquoted_glob_gets_a_quote_it_hint(tmp_path: Path) -> None:
     assert done.code == 1
     assert f"{cfg}:1:10: YAML syntax error: found undefined alias; a value starting with '*' " \
         'is read as a YAML alias: quote it, as "*-legacy"' in done.err
+
+
+def test_plain_http_to_a_named_host_needs_an_explicit_opt_in(reused_sandbox_server,
+                                                            tmp_path: Path) -> None:
+    # A CI job reaches its sandbox service by name (http://sandbox:PORT/v1). Here no such
+    # name resolves, so what is shown is the URL check: refused without the opt-in, passed
+    # with it (the run then fails on the name lookup, not on the check).
+    cfg = _write(tmp_path / "c.yaml", {"a": "A"})
+    port = reused_sandbox_server.url.rsplit(":", 1)[1].split("/")[0]
+    named = f"http://sandbox-service:{port}/v1"
+    refused = run_process(["--api-url", named, "plan", str(cfg)], {"ADAPTER_API_KEY": API_KEY})
+    assert refused.code == 1
+    assert "refusing to send the API key over plain http to sandbox-service" in refused.err
+    assert "--allow-http sandbox-service" in refused.err
+    allowed = run_process(["plan", "--allow-http", "sandbox-service", str(cfg)],
+                          {"ADAPTER_API_KEY": API_KEY, "ADAPTER_API_URL": named,
+                           "ADAPTER_SYNC_BACKOFF_BASE": "0.01"})
+    # the opt-in passes the URL check; the name does not resolve here, so the error is DNS's
+    assert "refusing" not in allowed.err and allowed.code == 1
+    assert "sandbox-service" in allowed.err

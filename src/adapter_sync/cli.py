@@ -77,6 +77,7 @@ class Context:
         self.max_rps: float | None = None
         self.backoff_base = 0.5
         self.rate_share = 1.0
+        self.allow_http: tuple[str, ...] = ()
         self.api_key = read_key()  # the one read of ADAPTER_API_KEY
         self.set(**options)
 
@@ -99,7 +100,8 @@ class Context:
         settings = Settings(api_url=self.api_url, api_key=self.api_key,
                             max_attempts=self.max_attempts, deadline=self.deadline,
                             max_rps=self.max_rps, backoff_base=self.backoff_base,
-                            concurrency=concurrency, rate_share=self.rate_share)
+                            concurrency=concurrency, rate_share=self.rate_share,
+                            allow_http=tuple(self.allow_http))
         engine = Engine(settings, redactor=_state["redact"], on_wait=_on_wait)
         if api and engine.sandbox_db:
             _echo_err(f"Sandbox state: {engine.sandbox_db}")
@@ -154,6 +156,10 @@ GLOBAL_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
                              show_default=True, metavar="FRACTION",
                              help="Use at most this share of the rate limit the API announces "
                              "(leave the rest to other integrations on the same key).")),
+    (("--allow-http",), dict(multiple=True, metavar="HOST",
+                             help="Allow plain http:// to HOST (repeatable), e.g. a sandbox "
+                             "reached by its service name in CI. Only loopback is allowed "
+                             "without it.")),
     (("--backoff-base",), dict(type=click.FloatRange(0, 60), default=0.5, hidden=True,
                                envvar="ADAPTER_SYNC_BACKOFF_BASE",
                                help="Seconds of the first retry backoff (for tests).")),
@@ -170,7 +176,7 @@ def _global_options(group: bool) -> Callable[[Any], Any]:
                 f = click.option(*decls, show_envvar=True, **kwargs)(f)
                 continue
             local = {k: v for k, v in kwargs.items()
-                     if k in ("type", "is_flag", "help", "hidden")}
+                     if k in ("type", "is_flag", "help", "hidden", "multiple", "metavar")}
             f = click.option(*decls, default=None, expose_value=False,
                              allow_from_autoenv=False, callback=_override, **local)(f)
         return f
@@ -179,7 +185,7 @@ def _global_options(group: bool) -> Callable[[Any], Any]:
 
 
 def _override(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
-    if value is not None and value is not False and param.name:
+    if value is not None and value is not False and value != () and param.name:
         ctx.find_object(Context).set(**{param.name: value})
     return value
 

@@ -87,11 +87,13 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _check_url(api_url: str, *, in_process: bool) -> str:
+def _check_url(api_url: str, *, in_process: bool, allow_http: tuple[str, ...] = ()) -> str:
     """The base URL without a trailing slash, or AdapterSyncError if it is unsafe.
 
     ``in_process``: requests go to an explicit transport and never leave the process, so
     plain http to any host is fine; scheme, host and "no credentials" are still checked.
+    ``allow_http``: hosts the user explicitly allows plain http to (e.g. a sandbox reached by
+    its service name inside a CI job's private network).
     """
     try:
         parts = urlsplit(api_url.strip())
@@ -106,10 +108,13 @@ def _check_url(api_url: str, *, in_process: bool) -> str:
         raise AdapterSyncError(
             f"the API URL must not carry credentials; put the key in {API_KEY_ENV}"
         )
-    if scheme == "http" and not in_process and not _is_loopback(host):
+    allowed = {h.strip().lower().rstrip(".") for h in allow_http}
+    if scheme == "http" and not in_process and not _is_loopback(host) \
+            and host.lower().rstrip(".") not in allowed:
         raise AdapterSyncError(
             f"refusing to send the API key over plain http to {host}: https:// is required "
-            "(http:// is allowed only to a loopback address such as 127.0.0.1 or localhost)"
+            "(http:// is allowed only to a loopback address such as 127.0.0.1 or localhost, "
+            f"or to a host you name with --allow-http {host})"
         )
     return api_url.strip().rstrip("/")
 
@@ -145,6 +150,7 @@ def make_client(
     backoff_base: float = 0.5,
     backoff_cap: float = 30.0,
     on_wait: OnWait | None = None,
+    allow_http: tuple[str, ...] = (),
     sleep: Sleep | None = None,
     clock: Clock | None = None,
     wall_clock: Clock | None = None,
@@ -153,7 +159,8 @@ def make_client(
 
     ``api_url``: ``https://...``, or ``http://`` to a loopback host. With an explicit
     ``transport`` (e.g. the in-process sandbox) requests never leave the process, so plain
-    ``http://`` to any host is accepted. ``api_key``: required (the caller reads it once).
+    ``http://`` to any host is accepted; ``allow_http`` names further hosts plain http may go
+    to (an explicit opt-in). ``api_key``: required (the caller reads it once).
     ``max_rps``: at most this many requests per second. ``rate_share``: use at most this share
     of the limit the server announces, leaving the rest to the other integrations on the same
     key (see :mod:`adapter_sync.pacing`). ``on_wait``: called with a :class:`WaitEvent` before
@@ -165,7 +172,7 @@ def make_client(
     if timeout <= 0:
         raise ValueError("timeout must be positive")
     policy = RetryPolicy(max_attempts, deadline, backoff_base, backoff_cap)
-    base_url = _check_url(api_url, in_process=transport is not None)
+    base_url = _check_url(api_url, in_process=transport is not None, allow_http=allow_http)
     key = _check_key(api_key)
     return AdapterClient(
         base_url, key, policy=policy, max_rps=max_rps, rate_share=rate_share, timeout=timeout,

@@ -60,6 +60,8 @@ class Settings:
     backoff_base: float = 0.5
     concurrency: int = 4
     rate_share: float = 1.0
+    #: Hosts plain http may go to besides loopback (an explicit opt-in, e.g. a CI service).
+    allow_http: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -325,7 +327,7 @@ class Engine:
         return make_client(url, key, max_attempts=s.max_attempts, deadline=s.deadline,
                            max_rps=s.max_rps, rate_share=s.rate_share,
                            backoff_base=s.backoff_base, transport=transport,
-                           on_wait=self.on_wait)
+                           on_wait=self.on_wait, allow_http=s.allow_http)
 
     async def _fetch(self, client: AdapterClient) -> Live:
         from adapter_sync.model import Live
