@@ -233,3 +233,27 @@ def test_a_sandbox_path_that_cannot_be_opened_is_one_clear_line(env, tmp_path):
     assert lines == [f"Sandbox state: {tmp_path}", lines[1]]  # where it looked, then why not
     assert lines[1].startswith("Error: cannot open the sandbox database")
     assert "unexpected" not in result.err
+
+
+@pytest.mark.parametrize(("env", "colour"), [
+    ({}, False),                                      # not a terminal
+    ({"FORCE_COLOR": "1"}, True),                     # asked for anyway
+    ({"FORCE_COLOR": "1", "NO_COLOR": "1"}, False),   # NO_COLOR wins
+    ({"FORCE_COLOR": "1", "TERM": "dumb"}, False),    # so does a dumb terminal
+])
+def test_colour_follows_no_color_force_color_and_term(env, colour, tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("connectors:\n  a: {name: A}\n")
+    base = {"ADAPTER_API_URL": f"sandbox:{tmp_path / 's.db'}", "NO_COLOR": None, "TERM": None}
+    result = run(["plan", str(cfg)], {**base, **env})
+    assert result.code == 0, result.err
+    assert ("\x1b[" in result.out) is colour
+    if colour:
+        flagged = run(["--no-color", "plan", str(cfg)], {**base, **env})
+        assert "\x1b[" not in flagged.out
+
+
+def test_a_bad_fault_value_is_a_usage_error():
+    result = run(["sandbox", "serve", "--latency", "-1"])
+    assert result.code == 1 and "Invalid value for '--latency'" in result.err
+    assert "Traceback" not in result.err

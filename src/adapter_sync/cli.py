@@ -70,7 +70,8 @@ def _github_annotations(error: ConfigError) -> None:
 class Context:
     """What the global options decide, shared by every command (the click context object)."""
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, api_key: Any, **options: Any) -> None:
+        self.api_key = api_key  # read once, at the top (see cli())
         self.api_url: str = DEFAULT_API_URL
         self.max_attempts = 8
         self.deadline = 120.0
@@ -78,7 +79,6 @@ class Context:
         self.backoff_base = 0.5
         self.rate_share = 1.0
         self.allow_http: tuple[str, ...] = ()
-        self.api_key = read_key()  # the one read of ADAPTER_API_KEY
         self.set(**options)
 
     def set(self, **options: Any) -> None:
@@ -209,11 +209,11 @@ def cli(ctx: click.Context, **options: Any) -> None:
     The API key is read from ADAPTER_API_KEY. Global options may also follow the command
     name, and every option can be set by the environment variable shown in its help.
     """
-    key = read_key()
-    _state["redact"] = Redactor([key])
+    key = read_key()  # the one read of ADAPTER_API_KEY
+    _state.update(redact=Redactor([key]), debug=False, no_color=False, wait_sink=None)
     if os.environ.get("ADAPTER_SYNC_DEBUG") == "1":
         options["debug"] = True
-    ctx.obj = Context(**options)
+    ctx.obj = Context(key, **options)
 
 
 paths_argument = click.argument("paths", nargs=-1, type=click.Path(dir_okay=True, file_okay=True))
@@ -295,7 +295,10 @@ def plan(context: Context, paths: Sequence[str], format: str, prune: bool,
     engine = context.engine()
     planned = engine.plan(paths, prune=prune, selection=_selection(include, exclude),
                           base=base)
-    click.echo(engine.render(planned.plan, format, color=_use_color()), nl=False)  # type: ignore[arg-type]
+    colour = _use_color()
+    # color=: click would strip the codes off a non-terminal even when FORCE_COLOR asked
+    click.echo(engine.render(planned.plan, format, color=colour), nl=False,  # type: ignore[arg-type]
+               color=colour)
     if out:
         engine.save_plan(out, planned.plan)
         click.echo(f"Plan saved to {out}; run 'adapter-sync apply --plan {out}' to apply it.",
@@ -311,8 +314,9 @@ def plan(context: Context, paths: Sequence[str], format: str, prune: bool,
 def show(context: Context, plan_file: str, format: str) -> int:
     """Show a saved plan exactly as 'plan' showed it. Reads no API."""
     engine = context.engine(api=False)
-    click.echo(engine.render(engine.load_plan(plan_file), format, color=_use_color()),  # type: ignore[arg-type]
-               nl=False)
+    colour = _use_color()
+    click.echo(engine.render(engine.load_plan(plan_file), format, color=colour),  # type: ignore[arg-type]
+               nl=False, color=colour)
     return 0
 
 
@@ -353,8 +357,9 @@ class _ApplyDisplay:
 
     def show_plan(self, plan: Any) -> None:
         self.plan = plan
-        text = self.engine.render(plan, "text", color=_use_color(self.human))
-        click.echo(text, nl=False, file=self.human)
+        colour = _use_color(self.human)
+        text = self.engine.render(plan, "text", color=colour)
+        click.echo(text, nl=False, file=self.human, color=colour)
 
     def approve(self, plan: Any) -> bool:
         if not self.confirm:

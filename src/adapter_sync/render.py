@@ -132,9 +132,9 @@ def _estimate_line(plan: Plan) -> str | None:
         return None
     calls = estimate.api_calls
     line = f"Estimate: {calls} API call{'s' * (calls != 1)}"
-    if estimate.seconds is not None and estimate.limit_per_minute:
+    if estimate.seconds is not None and estimate.limit_per_minute and estimate.seconds >= 1:
         line += (f", about {_duration(estimate.seconds)} at the announced rate limit "
-                 f"({estimate.limit_per_minute:g} requests a minute)")
+                 f"({estimate.limit_per_minute:,.0f} requests a minute)")
     return line + "."
 
 
