@@ -31,42 +31,27 @@ STRUCTURED = ("accepted_kinds", "metadata")
 def compare(want: DesiredConnector, have: LiveConnector) -> dict[str, FieldChange]:
     """The fields of ``have`` that must change to match ``want``, in :data:`FIELDS` order
     (``is_active`` included when the declared ``active`` differs). Empty when they match."""
-    if (want.name == have.name and want.accepted_kinds == have.accepted_kinds
-            and want.metadata == have.metadata and want.active == have.is_active):
-        return {}
-    changes: dict[str, FieldChange] = {}
-    if want.name != have.name:
-        changes["name"] = FieldChange(have.name, want.name)
-    if want.accepted_kinds != have.accepted_kinds:
-        changes["accepted_kinds"] = change("accepted_kinds", have.accepted_kinds,
-                                           want.accepted_kinds)
-    if want.metadata != have.metadata:
-        changes["metadata"] = change("metadata", have.metadata, want.metadata)
-    if want.active != have.is_active:
-        changes["is_active"] = FieldChange(have.is_active, want.active)
-    return changes
+    return _changes((("name", have.name, want.name),
+                     ("accepted_kinds", have.accepted_kinds, want.accepted_kinds),
+                     ("metadata", have.metadata, want.metadata),
+                     ("is_active", have.is_active, want.active)))
 
 
 def compare_live(saved: LiveConnector, now: LiveConnector) -> dict[str, FieldChange]:
     """How a live connector changed since ``saved`` was read: ``connector_id`` first, then
     :data:`FIELDS`. ``created_at`` is not compared (servers format it freely)."""
-    if (saved.connector_id == now.connector_id and saved.name == now.name
-            and saved.accepted_kinds == now.accepted_kinds and saved.metadata == now.metadata
-            and saved.is_active == now.is_active):
-        return {}
-    changes: dict[str, FieldChange] = {}
-    if saved.connector_id != now.connector_id:
-        changes["connector_id"] = FieldChange(saved.connector_id, now.connector_id)
-    if saved.name != now.name:
-        changes["name"] = FieldChange(saved.name, now.name)
-    if saved.accepted_kinds != now.accepted_kinds:
-        changes["accepted_kinds"] = change("accepted_kinds", saved.accepted_kinds,
-                                           now.accepted_kinds)
-    if saved.metadata != now.metadata:
-        changes["metadata"] = change("metadata", saved.metadata, now.metadata)
-    if saved.is_active != now.is_active:
-        changes["is_active"] = FieldChange(saved.is_active, now.is_active)
-    return changes
+    return _changes((("connector_id", saved.connector_id, now.connector_id),
+                     ("name", saved.name, now.name),
+                     ("accepted_kinds", saved.accepted_kinds, now.accepted_kinds),
+                     ("metadata", saved.metadata, now.metadata),
+                     ("is_active", saved.is_active, now.is_active)))
+
+
+def _changes(pairs: Iterable[tuple[str, Any, Any]]) -> dict[str, FieldChange]:
+    """A change for each ``(field, before, after)`` whose values differ (plain equality first:
+    normalised values, so equal means equal), in the order given."""
+    return {field: change(field, before, after) for field, before, after in pairs
+            if before != after}
 
 
 def change(field: str, before: Any, after: Any) -> FieldChange:

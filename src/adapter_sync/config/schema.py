@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import difflib
 import functools
-import json
 from collections.abc import Mapping, Sequence
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from adapter_sync import schemafiles
 from adapter_sync.config import schema_check
 from adapter_sync.config.yamlload import REJECTED, DocPath, Document, Plain, describe, dotted
 from adapter_sync.errors import Problem
@@ -29,18 +28,12 @@ _SLUG_HELP = "use lowercase letters, digits and inner hyphens, 1-64 characters"
 
 def schema_path() -> Path:
     """The JSON Schema file: packaged in the wheel, else the repository's ``schemas/``."""
-    try:
-        packaged = resources.files("adapter_sync").joinpath(SCHEMA_FILE)
-        if packaged.is_file():
-            return Path(str(packaged))
-    except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError):  # pragma: no cover
-        pass
-    return Path(__file__).resolve().parents[3] / "schemas" / SCHEMA_FILE
+    return schemafiles.path(SCHEMA_FILE)
 
 
-@functools.cache
 def schema() -> dict[str, Any]:
-    return json.loads(schema_path().read_text(encoding="utf-8"))
+    """The parsed config schema (read once per process)."""
+    return schemafiles.load(SCHEMA_FILE)
 
 
 def inline_refs(node: Any, definitions: Mapping[str, Any]) -> Any:
