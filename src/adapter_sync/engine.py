@@ -207,6 +207,7 @@ class Engine:
             else:
                 assert desired is not None
                 plan = self._make(desired, live, prune, selection, None)
+                plan = replace(plan, estimate=self._estimate(plan, client.announced_limit))
             if hooks.show_plan is not None:
                 hooks.show_plan(plan)
             if not plan.has_changes:
