@@ -1,6 +1,6 @@
 """GENERATED from schemas/connectors.schema.json by fastjsonschema 2.22.3: do not edit.
 
-Regenerate with ``python tests/test_config_fastcheck.py`` (a test fails when this file is not
+Regenerate with ``python tests/unit/test_config_fastcheck.py`` (a test fails when this file is not
 what the schema generates). ``validate`` checks a whole file, ``validate___definitions_connector``
 one connector; both raise :class:`JsonSchemaValueException` on the first violation.
 """

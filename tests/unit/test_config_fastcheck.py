@@ -5,7 +5,7 @@
 time would cost every command the import of fastjsonschema and the compilation. This test
 regenerates it and compares the text. After changing the schema (or fastjsonschema), run::
 
-    python tests/test_config_fastcheck.py
+    python tests/unit/test_config_fastcheck.py
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ import json
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SCHEMA = REPO / "schemas" / "connectors.schema.json"
 CHECK = REPO / "src" / "adapter_sync" / "config" / "schema_check.py"
 
 HEADER = '''\
 """GENERATED from schemas/connectors.schema.json by fastjsonschema {version}: do not edit.
 
-Regenerate with ``python tests/test_config_fastcheck.py`` (a test fails when this file is not
+Regenerate with ``python tests/unit/test_config_fastcheck.py`` (a test fails when this file is not
 what the schema generates). ``validate`` checks a whole file, ``validate___definitions_connector``
 one connector; both raise :class:`JsonSchemaValueException` on the first violation.
 """
@@ -61,7 +61,7 @@ def generated_source() -> str:
 
 def test_the_committed_check_is_what_the_schema_generates():
     assert CHECK.read_text(encoding="utf-8") == generated_source(), (
-        "schema_check.py is stale: run python tests/test_config_fastcheck.py")
+        "schema_check.py is stale: run python tests/unit/test_config_fastcheck.py")
 
 
 def test_the_check_has_the_entry_points_the_loader_uses():

@@ -11,7 +11,7 @@ import pytest
 
 from clirun import env_with_cli_on_path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BASH = shutil.which("bash") or "bash"
 
 

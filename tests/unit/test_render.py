@@ -2,7 +2,7 @@
 
 Regenerate the golden files after an intended change with::
 
-    UPDATE_GOLDEN=1 PYTHONPATH=src pytest tests/test_render.py
+    UPDATE_GOLDEN=1 PYTHONPATH=src pytest tests/unit/test_render.py
 
 then review the diff of tests/golden/ like any other change.
 """
@@ -38,7 +38,7 @@ from adapter_sync.render import (
     render_text,
 )
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).parents[1] / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -435,7 +435,7 @@ def test_render_import_pulls_in_nothing_heavy() -> None:
     code = ("import sys, adapter_sync.render; "
             "print(sorted(m for m in ('deepdiff', 'httpx', 'click', 'yaml') "
             "if m in sys.modules))")
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                          check=True).stdout
     assert out.strip() == "[]"
@@ -447,7 +447,7 @@ def test_render_import_pulls_in_nothing_heavy() -> None:
 def _plan_validator():
     from jsonschema import Draft7Validator
 
-    schema = json.loads((Path(__file__).resolve().parents[1] / "schemas" /
+    schema = json.loads((Path(__file__).resolve().parents[2] / "schemas" /
                          "plan.schema.json").read_text())
     Draft7Validator.check_schema(schema)
     return Draft7Validator(schema)

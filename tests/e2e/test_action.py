@@ -16,7 +16,7 @@ import yaml
 # subprocesses and servers: end to end, over a second each (pytest -m 'not slow' skips)
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "github-action.sh"
 EXAMPLE = ROOT / "examples" / "environments" / "staging"
 BASH = shutil.which("bash") or "bash"

@@ -12,7 +12,7 @@ from clirun import run_process
 # subprocesses and servers: end to end, over a second each (pytest -m 'not slow' skips)
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = ROOT / "examples" / "environments"
 VARIABLES = ("ADAPTER_REGION", "ONCALL_ESCALATION_POLICY", "PAGERDUTY_SERVICE_ID")
 MODELINE = "# yaml-language-server: $schema=../../../schemas/connectors.schema.json\n"

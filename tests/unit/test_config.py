@@ -16,7 +16,7 @@ from adapter_sync.config.schema import valid_connector, valid_document, validato
 from adapter_sync.config.yamlload import REJECTED, Plain
 from adapter_sync.errors import ConfigError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "connectors.yaml"
 KEY = "pk_live_s3cr3t_for_config_tests"
 
@@ -166,7 +166,7 @@ def test_a_valid_config_imports_neither_jsonschema_nor_fastjsonschema(tmp_path: 
             "print('jsonschema' in sys.modules, 'fastjsonschema' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code, str(f)], capture_output=True, text=True,
                          check=True, env={**__import__("os").environ,
-                                          "PYTHONPATH": str(Path(__file__).parents[1] / "src")})
+                                          "PYTHONPATH": str(Path(__file__).parents[2] / "src")})
     assert out.stdout.strip() == "False False"
 
 

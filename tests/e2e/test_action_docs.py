@@ -12,7 +12,7 @@ import yaml
 
 from clirun import run
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CI = (ROOT / "docs" / "ci.md").read_text()
 GETTING_STARTED = (ROOT / "docs" / "getting-started.md").read_text()
 FLAT = " ".join(CI.split())  # line breaks do not matter

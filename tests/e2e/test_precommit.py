@@ -12,7 +12,7 @@ import yaml
 
 from clirun import env_with_cli_on_path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GOOD = "version: 1\nconnectors:\n  crm:\n    name: Acme CRM\n    accepted_kinds: [email]\n"
 BAD = "version: 1\nconnectors:\n  crm:\n    name: Acme CRM\n    accepted_kinds: [fax]\n"
 

@@ -17,7 +17,7 @@ from conftest import API_KEY
 # subprocesses and servers: end to end, over a second each (pytest -m 'not slow' skips)
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PLAN_SCHEMA = Draft7Validator(json.loads((ROOT / "schemas" / "plan.schema.json").read_text()))
 
 

@@ -795,7 +795,7 @@ def test_the_client_imports_neither_the_sandbox_nor_sqlite3() -> None:
     import sys
     from pathlib import Path
 
-    src = Path(__file__).resolve().parents[1] / "src"
+    src = Path(__file__).resolve().parents[2] / "src"
     code = ("import sys; import adapter_sync.client; "
             "print(sorted(m for m in sys.modules "
             "if m.startswith('adapter_sync.sandbox') or m == 'sqlite3'))")

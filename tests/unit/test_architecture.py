@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "src" / "adapter_sync"
+PACKAGE = Path(__file__).resolve().parents[2] / "src" / "adapter_sync"
 
 #: What each module may import from adapter_sync (its own subpackage aside). Leaf utilities
 #: (errors, escape, model, secrets, atomicfile, schemafiles) are allowed where listed.

@@ -11,7 +11,7 @@ import pytest
 
 from adapter_sync import model
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "schemas" / "connectors.schema.json").read_text())
 CONFIG_DOC = (ROOT / "docs" / "configuration.md").read_text()
 

@@ -243,7 +243,7 @@ def test_write_split_refuses_a_source_name_that_is_no_safe_file_name(tmp_path) -
 
 
 def test_import_then_plan_shows_no_changes(tmp_path: Path) -> None:
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     api = ["--api-url", f"sandbox:{tmp_path / 's.db'}"]
     example = str(root / "examples" / "environments" / "prod")
     env = {"PAGERDUTY_SERVICE_ID": "P1A2B3C"}

@@ -1,6 +1,6 @@
 """Reliability: the API key never leaks from any CLI command, successful or failing.
 
-tests/test_secrets.py covers the client (exceptions, log records) and ``plan``/``import`` against
+tests/unit/test_secrets.py covers the client (exceptions, log records) and ``plan``/``import`` against
 a closed port. This runs the whole CLI surface as real subprocesses against a real sandbox server
 with faults on (so retries, lost answers and adoptions are logged too): validate, plan in every
 format, plan --out, apply, apply --plan, import to stdout / a file / split files, and the

@@ -9,7 +9,7 @@ import pytest
 
 from clirun import run, run_process
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "connectors.yaml"
 CORPUS = sorted((REPO / "tests" / "bad_configs").glob("*.yaml"))
 KEY = "pk_live_validate_cli_secret"

@@ -17,7 +17,7 @@ import pytest
 # subprocesses and servers: end to end, over a second each (pytest -m 'not slow' skips)
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 BENCH = REPO / "benchmarks"
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from test_action import ROOT, action_steps, workflow
 
 EXAMPLES = sorted((ROOT / "examples" / "github").glob("*.yml"))

@@ -11,7 +11,7 @@ import pytest
 from adapter_sync.config import load
 from adapter_sync.errors import ConfigError
 
-CORPUS = Path(__file__).parent / "bad_configs"
+CORPUS = Path(__file__).parents[1] / "bad_configs"
 FILES = sorted(CORPUS.glob("*.yaml"))
 KEY = "pk_live_corpus_key"
 _EXPECT = re.compile(rb"^# expect: (\d+):(\d+): (.+)$", re.M)
