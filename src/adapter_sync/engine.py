@@ -5,8 +5,9 @@ Like octoDNS's ``Manager.sync``, the :class:`Engine` holds the whole flow::
     config (or a saved plan) ─▶ fetch live ─▶ plan ─▶ stale check ─▶ safety ─▶ approve ─▶ apply
 
 and is the one place a ``sandbox:`` URL becomes an in-process transport. Each method runs one
-event loop with one API client. The safety check lives here, not in the CLI, so every caller
-gets it: a plan that would deactivate too much is refused unless ``force=True``.
+event loop with one API client. The safety checks live here, not in the CLI, so every caller
+gets them: a plan that would deactivate too much is refused unless ``force=True``, and one
+that would deactivate a protected connector is refused even then.
 
 The engine has no side effects on the process: it prints nothing, installs no signal handler
 and leaves the garbage collector alone. It talks back through :class:`Hooks` (show the plan,
