@@ -295,3 +295,25 @@ def test_plain_http_to_a_named_host_needs_an_explicit_opt_in(reused_sandbox_serv
     # the opt-in passes the URL check; the name does not resolve here, so the error is DNS's
     assert "refusing" not in allowed.err and allowed.code == 1
     assert "sandbox-service" in allowed.err
+
+
+def test_markdown_of_a_20000_action_plan_stays_under_the_comment_limit(reused_sandbox_server,
+                                                                      tmp_path: Path) -> None:
+    server = reused_sandbox_server
+    server.seed([{"source_name": f"old-{i:05d}", "name": "Old"} for i in range(2_000)])
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("prune: true\nsafety: {max_deactivate_percent: 100}\nconnectors:\n" + "".join(
+        f"  new-{i:05d}: {{name: New connector {i}, metadata: {{team: t{i % 7}}}}}\n"
+        for i in range(18_000)))
+    done = run_process(["plan", "--format", "markdown", str(cfg)], _env(server))
+    assert done.code == 0, done.err
+    md = done.out
+    assert len(md) < 65_000
+    assert "**Plan: 18000 to create, 0 to update, 0 to reactivate, 2000 to deactivate.**" in md
+    assert "| - deactivate | 2000 |" in md and "| + create | 18000 |" in md  # counts, first
+    assert md.index("### - Deactivate (2000)") < md.index("more actions not shown here")
+    import re
+
+    shown = len(re.findall(r"^\| (?:old|new)-\d{5} \|", md, re.M))
+    left_out = int(re.search(r"\*\*(\d+) more actions not shown here\*\*", md).group(1))
+    assert shown + left_out == 20_000  # counted, never silently cut
