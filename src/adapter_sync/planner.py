@@ -8,7 +8,6 @@ loader), so a plan never shows a phantom diff.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable
 from dataclasses import replace
 
 from adapter_sync.diff import change, compare
@@ -28,11 +27,6 @@ from adapter_sync.model import (
     Selection,
     glob_matcher,
 )
-
-
-def ignore_matcher(globs: Iterable[str]):
-    """One compiled matcher for all ``ignore`` globs (case-sensitive, like source_names)."""
-    return glob_matcher(tuple(globs))
 
 
 def _create(want: DesiredConnector) -> Action:
@@ -69,7 +63,7 @@ def plan(desired: Desired, live: Live, *, prune: bool = False,
     with a ``selection``, only the source_names it matches are. The plan carries its
     :class:`Safety`: what apply will refuse (see :func:`assess`).
     """
-    is_ignored = ignore_matcher(desired.ignore)
+    is_ignored = glob_matcher(desired.ignore)
     is_protected = glob_matcher(desired.protect)
     selected = (selection or Selection()).matcher()
     actions: list[Action] = []
