@@ -25,7 +25,7 @@ from typing import Any, Literal, TextIO
 
 from adapter_sync.escape import clean
 from adapter_sync.model import Outcome, Plan, Result
-from adapter_sync.render import ASCII_MARKERS, MARKERS, PAST_TENSE
+from adapter_sync.render import outcome_lines
 
 Format = Literal["text", "json"]
 #: Waits shorter than this are not worth a line.
@@ -72,7 +72,7 @@ class ApplyReporter:
                  clock: Callable[[], float] = time.monotonic,
                  wall: Callable[[], float] = time.time) -> None:
         self.out, self.err, self.fmt, self.tty = out, err, fmt, tty
-        self.marks = ASCII_MARKERS if ascii else MARKERS
+        self.ascii = ascii
         self.heartbeat, self.redact, self.clock, self.wall = heartbeat, redact, clock, wall
         self.total = 0
         self.done = self.failed = 0
@@ -168,18 +168,8 @@ class ApplyReporter:
     # -- lines and events -----------------------------------------------------------------
 
     def result_line(self, outcome: Outcome) -> str:
-        action = outcome.action
-        name = clean(action.source_name)
-        message = clean(outcome.message)
-        if outcome.status == "done":
-            connector_id = outcome.connector_id or action.connector_id
-            line = f"{self.marks['done']} {PAST_TENSE[action.kind]} {name}"
-            if connector_id:
-                line += f" ({clean(connector_id)})"
-            return line + (f"\n    note: {message}" if message else "")
-        if outcome.status == "failed":
-            return f"{self.marks['failed']} failed {action.kind} {name}: {message}"
-        return f"{self.marks['skipped']} skipped {action.kind} {name}: {message}"
+        """The line(s) the result report uses for a done or failed action."""
+        return "\n".join(outcome_lines(outcome, ascii=self.ascii))
 
     @staticmethod
     def result_event(outcome: Outcome) -> dict[str, Any]:

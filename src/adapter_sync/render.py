@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from adapter_sync.escape import clean, quote
@@ -23,6 +23,7 @@ from adapter_sync.model import (
     Action,
     Detail,
     FieldChange,
+    Outcome,
     Plan,
     Result,
 )
@@ -492,6 +493,26 @@ ASCII_MARKERS = {"done": "+", "failed": "x", "skipped": "-"}
 SKIPPED_NAMED = 5
 
 
+def outcome_lines(outcome: Outcome, *, paint: Callable[[str, str], str] | None = None,
+                  ascii: bool = False) -> list[str]:
+    """A done or failed action as the result report shows it (and as an apply streams it):
+    ``✓ created name (id)`` with a note line when there is one, or ``✗ failed kind name: why``.
+    """
+    paint = paint or _Painter(False)
+    mark = ASCII_MARKERS if ascii else MARKERS
+    action = outcome.action
+    name = clean(action.source_name)
+    message = clean(outcome.message)
+    if outcome.status == "failed":
+        return [paint(f"{mark['failed']} failed {action.kind} {name}: "
+                      f"{message or 'unknown error'}", _RED)]
+    line = f"{mark['done']} {PAST_TENSE[action.kind]} {name}"
+    connector_id = outcome.connector_id or action.connector_id
+    if connector_id:
+        line += f" ({clean(connector_id)})"
+    return [paint(line, _GREEN), *([f"    note: {message}"] if message else [])]
+
+
 def render_result(result: Result, *, color: bool = False, ascii: bool = False,
                   include_done: bool = True) -> str:
     """What apply did: one line per done (unless ``include_done`` is false: they were shown as
@@ -502,24 +523,10 @@ def render_result(result: Result, *, color: bool = False, ascii: bool = False,
     lines: list[str] = []
     skipped: dict[str, list[Action]] = {}
     for outcome in result.outcomes:
-        action = outcome.action
-        name = clean(action.source_name)
-        connector_id = outcome.connector_id or action.connector_id
-        message = clean(outcome.message)
-        if outcome.status == "done":
-            if not include_done:
-                continue
-            line = f"{mark['done']} {PAST_TENSE[action.kind]} {name}"
-            if connector_id:
-                line += f" ({clean(connector_id)})"
-            lines.append(paint(line, _GREEN))
-            if message:
-                lines.append(f"    note: {message}")
-        elif outcome.status == "failed":
-            lines.append(paint(f"{mark['failed']} failed {action.kind} {name}: "
-                               f"{message or 'unknown error'}", _RED))
-        else:
-            skipped.setdefault(message or "not started", []).append(action)
+        if outcome.status == "skipped":
+            skipped.setdefault(clean(outcome.message) or "not started", []).append(outcome.action)
+        elif include_done or outcome.status != "done":
+            lines += outcome_lines(outcome, paint=paint, ascii=ascii)
     for why, actions in skipped.items():
         named = ", ".join(f"{a.kind} {clean(a.source_name)}" for a in actions[:SKIPPED_NAMED])
         if len(actions) > SKIPPED_NAMED:
