@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     import httpx
 
     from adapter_sync.client import AdapterClient, WaitEvent
-    from adapter_sync.model import Desired, Estimate, Live, Outcome, Plan, Result, Selection
+    from adapter_sync.model import Desired, Live, Outcome, Plan, Result, Selection
 
 DEFAULT_API_URL = "https://api.adapter.com/v1"
 SANDBOX_SCHEME = "sandbox:"
@@ -150,36 +150,37 @@ class Engine:
 
             base_desired = load_base(base, paths, self.validate)
         live, limit = self._run(self._fetch_with_limit)
-        plan = self._make(desired, live, prune, selection, base)
+        plan = self._plan(desired, live, prune, selection)
         if base_desired is not None:
-            plan = label_origins(plan, self._make(base_desired, live, prune, selection, base))
-        return Planned(replace(plan, estimate=self._estimate(plan, limit)), live, desired)
-
-    def _estimate(self, plan: Plan, limit: int | None) -> Estimate:
-        """The plan's writes, and how long they take at the announced limit (requests a
-        minute, as Adapter documents its limits) and the share of it we may use."""
-        from adapter_sync.model import Estimate
-
-        calls = len(plan.actions)
-        if not limit:
-            return Estimate(calls)
-        per_minute = limit * self.settings.rate_share
-        return Estimate(calls, round(calls * 60.0 / per_minute, 1), per_minute)
+            plan = label_origins(plan, self._plan(base_desired, live, prune, selection))
+        return Planned(self._finish(plan, desired, live, selection, base, limit), live, desired)
 
     async def _fetch_with_limit(self, client: AdapterClient) -> tuple[Live, int | None]:
         live = await self._fetch(client)
         return live, client.announced_limit
 
-    def _make(self, desired: Desired, live: Live, prune: bool, selection: Selection | None,
-              base: str | None) -> Plan:
-        from adapter_sync.model import Provenance, Selection
+    def _plan(self, desired: Desired, live: Live, prune: bool,
+              selection: Selection | None) -> Plan:
         from adapter_sync.planner import plan as make_plan
 
-        selection = selection or Selection()
-        plan = make_plan(desired, live, prune=prune or desired.prune, selection=selection)
-        return replace(plan, provenance=Provenance(
-            api_url=_safe_url(self.settings.api_url), selection=selection, base=base,
-            config_digest=_digest_desired(desired), live_digest=_digest_live(live)))
+        return make_plan(desired, live, prune=prune or desired.prune, selection=selection)
+
+    def _finish(self, plan: Plan, desired: Desired, live: Live, selection: Selection | None,
+                base: str | None, limit: int | None) -> Plan:
+        """``plan`` with where it comes from (:class:`Provenance`) and what applying it costs:
+        its writes and, at the ``limit`` the API announced (requests a minute, as Adapter
+        documents its limits) and the share of it we may use, roughly how long they take."""
+        from adapter_sync.model import Estimate, Provenance, Selection
+
+        calls = len(plan.actions)
+        estimate = Estimate(calls)
+        if limit:
+            per_minute = limit * self.settings.rate_share
+            estimate = Estimate(calls, round(calls * 60.0 / per_minute, 1), per_minute)
+        provenance = Provenance(
+            api_url=_safe_url(self.settings.api_url), selection=selection or Selection(),
+            base=base, config_digest=_digest_desired(desired), live_digest=_digest_live(live))
+        return replace(plan, provenance=provenance, estimate=estimate)
 
     def apply(self, paths: Sequence[str] = (), *, plan_file: str | None = None,
               prune: bool = False, force: bool = False, hooks: Hooks | None = None,
@@ -207,8 +208,8 @@ class Engine:
                 plan = saved.plan
             else:
                 assert desired is not None
-                plan = self._make(desired, live, prune, selection, None)
-                plan = replace(plan, estimate=self._estimate(plan, client.announced_limit))
+                plan = self._finish(self._plan(desired, live, prune, selection), desired, live,
+                                    selection, None, client.announced_limit)
             if hooks.show_plan is not None:
                 hooks.show_plan(plan)
             if not plan.has_changes:
