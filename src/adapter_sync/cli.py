@@ -70,15 +70,18 @@ def _github_annotations(error: ConfigError) -> None:
 class Context:
     """What the global options decide, shared by every command (the click context object)."""
 
+    api_url: str
+    max_attempts: int
+    deadline: float
+    max_rps: float | None
+    backoff_base: float
+    rate_share: float
+    allow_http: tuple[str, ...]
+
     def __init__(self, api_key: Any, **options: Any) -> None:
+        """``options``: every global option, as the group parsed it (defaults included: the
+        one place they are defined is :data:`GLOBAL_OPTIONS`)."""
         self.api_key = api_key  # read once, at the top (see cli())
-        self.api_url: str = DEFAULT_API_URL
-        self.max_attempts = 8
-        self.deadline = 120.0
-        self.max_rps: float | None = None
-        self.backoff_base = 0.5
-        self.rate_share = 1.0
-        self.allow_http: tuple[str, ...] = ()
         self.set(**options)
 
     def set(self, **options: Any) -> None:
