@@ -29,11 +29,16 @@ def load_base(base: str, paths: Sequence[str],
         return load([base])
     revision = _git("rev-parse", "--verify", "--quiet", f"{base}^{{commit}}",
                     what=f"--base {base!r}: neither a file or folder nor a git revision")
-    wanted = list(paths) or [p for p in DEFAULT_PATHS if _listed(revision, p)][:1]
+    listed = {path: _listed(revision, path) for path in paths}
+    if not paths:  # as discovery does: ./connectors.yaml if it exists, else ./connectors/
+        for path in DEFAULT_PATHS:
+            listed = {path: _listed(revision, path)}
+            if listed[path]:
+                break
     with tempfile.TemporaryDirectory(prefix="adapter-sync-base-") as tmp:
         found: list[str] = []
-        for path in wanted:
-            files = [f for f in _listed(revision, path) if f.lower().endswith((".yaml", ".yml"))]
+        for path, names in listed.items():
+            files = [f for f in names if f.lower().endswith((".yaml", ".yml"))]
             for name in files:
                 text = _git("show", f"{revision}:./{name}", what=f"--base {base}: {name}",
                             strip=False)
