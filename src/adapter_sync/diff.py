@@ -24,9 +24,6 @@ from typing import Any
 
 from adapter_sync.model import FIELDS, DesiredConnector, Detail, FieldChange, LiveConnector
 
-#: Fields whose changes carry per-item details.
-STRUCTURED = ("accepted_kinds", "metadata")
-
 
 def compare(want: DesiredConnector, have: LiveConnector) -> dict[str, FieldChange]:
     """The fields of ``have`` that must change to match ``want``, in :data:`FIELDS` order

@@ -324,10 +324,6 @@ class Safety:
     def reasons(self) -> tuple[str, ...]:
         return self.force_reasons + tuple(b.reason for b in self.blocked)
 
-    @property
-    def refused(self) -> bool:
-        return self.needs_force or bool(self.blocked)
-
 
 @dataclass(frozen=True)
 class Provenance:
