@@ -327,6 +327,8 @@ class Engine:
         if url.startswith(SANDBOX_SCHEME):
             url, transport, sandbox_key = _sandbox(url[len(SANDBOX_SCHEME):], transport)
             key = key or ApiKey(sandbox_key)
+        else:
+            _check_not_a_misspelt_sandbox(url)
         return make_client(url, key, max_attempts=s.max_attempts, deadline=s.deadline,
                            max_rps=s.max_rps, rate_share=s.rate_share,
                            backoff_base=s.backoff_base, transport=transport,
@@ -362,6 +364,20 @@ def _sandbox(path: str, transport: Any) -> tuple[str, Any, str]:
         except (OSError, sqlite3.Error) as exc:
             raise AdapterSyncError(f"cannot open the sandbox database {db!r}: {exc}") from None
     return inprocess.BASE_URL, transport, inprocess.SANDBOX_KEY
+
+
+def _check_not_a_misspelt_sandbox(url: str) -> None:
+    """Refuse ``sandbox`` (no colon), ``sanbox:`` and the like with a did-you-mean, rather
+    than the client's "expected https://HOST/..."."""
+    import difflib
+
+    scheme, colon, rest = url.strip().partition(":")
+    if scheme.lower() in ("http", "https") or (colon and rest.startswith("//")):
+        return
+    if difflib.get_close_matches(scheme.lower(), [SANDBOX_SCHEME[:-1]], n=1, cutoff=0.7):
+        raise AdapterSyncError(
+            f"invalid API URL {url!r}: expected https://HOST/... or the emulator "
+            f"(did you mean {SANDBOX_SCHEME + rest!r}?)")
 
 
 def select(include: Sequence[str] = (), exclude: Sequence[str] = ()) -> Selection:
