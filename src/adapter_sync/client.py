@@ -154,6 +154,7 @@ def make_client(
     sleep: Sleep | None = None,
     clock: Clock | None = None,
     wall_clock: Clock | None = None,
+    rng: random.Random | None = None,
 ) -> AdapterClient:
     """Check the URL and key (no connection yet) and build a client.
 
@@ -167,7 +168,9 @@ def make_client(
     each retry wait and each rate-limit wait of at least :data:`REPORTED_WAIT` seconds, for
     live progress (its message is redacted; nothing is built when it is None).
     ``sleep``/``clock``/``wall_clock`` replace ``asyncio.sleep``/``time.monotonic``/
-    ``time.time`` (for tests).
+    ``time.time`` (for tests). ``rng``: the random source of the backoff's jitter (a seeded
+    ``random.Random`` makes every run send the same requests at the same times; default: an
+    unseeded one).
     """
     if timeout <= 0:
         raise ValueError("timeout must be positive")
@@ -177,6 +180,7 @@ def make_client(
     return AdapterClient(
         base_url, key, policy=policy, max_rps=max_rps, rate_share=rate_share, timeout=timeout,
         transport=transport, on_wait=on_wait, sleep=sleep, clock=clock, wall_clock=wall_clock,
+        rng=rng,
     )
 
 
@@ -213,6 +217,7 @@ class AdapterClient:
         sleep: Sleep | None = None,
         clock: Clock | None = None,
         wall_clock: Clock | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         key = api_key if isinstance(api_key, ApiKey) else ApiKey(api_key)
         self._base_url = base_url.rstrip("/")
@@ -227,7 +232,7 @@ class AdapterClient:
         self._pacer = Pacer(max_rps, self._clock, wall=self._wall, rate_share=rate_share)
         self._on_wait = on_wait
         self._announced: int | None = None
-        self._rng = random.Random()
+        self._rng = rng or random.Random()
         self._closed = False
         limits = httpx.Limits(max_connections=MAX_CONNECTIONS,
                               max_keepalive_connections=MAX_CONNECTIONS)

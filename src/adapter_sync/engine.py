@@ -31,6 +31,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 from adapter_sync.errors import AdapterSyncError, ProtectedError, SafetyError
@@ -63,6 +64,8 @@ class Settings:
     rate_share: float = 1.0
     #: Hosts plain http may go to besides loopback (an explicit opt-in, e.g. a CI service).
     allow_http: tuple[str, ...] = ()
+    #: Seeds the retry backoff's jitter (None: unseeded): the same seed, the same waits.
+    random_seed: int | None = None
 
 
 @dataclass(frozen=True)
@@ -223,7 +226,8 @@ class Engine:
             if hooks.approve is not None and not hooks.approve(plan):
                 return Applied(plan, None, approved=False)
             s = self.settings
-            backoff = RetryPolicy(s.max_attempts, s.deadline, s.backoff_base).backoff
+            backoff = partial(RetryPolicy(s.max_attempts, s.deadline, s.backoff_base).backoff,
+                              rng=_rng(s.random_seed))
             result = await apply_plan(plan, client, concurrency=s.concurrency,
                                       progress=hooks.progress, stop=hooks.stop,
                                       attempts=s.max_attempts, backoff=backoff)
@@ -332,7 +336,8 @@ class Engine:
         return make_client(url, key, max_attempts=s.max_attempts, deadline=s.deadline,
                            max_rps=s.max_rps, rate_share=s.rate_share,
                            backoff_base=s.backoff_base, transport=transport,
-                           on_wait=self.on_wait, allow_http=s.allow_http)
+                           on_wait=self.on_wait, allow_http=s.allow_http,
+                           rng=_rng(s.random_seed))
 
     async def _fetch(self, client: AdapterClient) -> Live:
         from adapter_sync.model import Live
@@ -364,6 +369,12 @@ def _sandbox(path: str, transport: Any) -> tuple[str, Any, str]:
         except (OSError, sqlite3.Error) as exc:
             raise AdapterSyncError(f"cannot open the sandbox database {db!r}: {exc}") from None
     return inprocess.BASE_URL, transport, inprocess.SANDBOX_KEY
+
+
+def _rng(seed: int | None) -> Any:
+    import random
+
+    return None if seed is None else random.Random(seed)
 
 
 def _check_not_a_misspelt_sandbox(url: str) -> None:
