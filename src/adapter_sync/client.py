@@ -23,7 +23,8 @@ at once, saying when the limit resets.
 The API key is held as an :class:`~adapter_sync.secrets.ApiKey`; every message this module
 raises or reports (``on_wait``), and its retry log line, goes through a
 :class:`~adapter_sync.secrets.Redactor` built from it; its other log records name methods and
-paths only. A loopback API URL is never reached through an environment proxy. (Log handlers are the application's to filter: the CLI
+paths only. A loopback API URL, or a host named with ``allow_http``, is never reached
+through an environment proxy (``HTTP_PROXY``...): the key goes to the named host only. (Log handlers are the application's to filter: the CLI
 installs ``Redactor.logging_filter()``; this module installs nothing at import.)
 """
 
@@ -180,7 +181,7 @@ def make_client(
     return AdapterClient(
         base_url, key, policy=policy, max_rps=max_rps, rate_share=rate_share, timeout=timeout,
         transport=transport, on_wait=on_wait, sleep=sleep, clock=clock, wall_clock=wall_clock,
-        rng=rng,
+        rng=rng, direct_hosts=allow_http,
     )
 
 
@@ -218,7 +219,10 @@ class AdapterClient:
         clock: Clock | None = None,
         wall_clock: Clock | None = None,
         rng: random.Random | None = None,
+        direct_hosts: tuple[str, ...] = (),
     ) -> None:
+        """``direct_hosts``: hosts reached directly, never through an environment proxy
+        (besides loopback, which always is): the ``--allow-http`` hosts."""
         key = api_key if isinstance(api_key, ApiKey) else ApiKey(api_key)
         self._base_url = base_url.rstrip("/")
         split = urlsplit(self._base_url)
@@ -240,10 +244,13 @@ class AdapterClient:
         # loopback) never negotiates TLS, and redirects are not followed, so it skips loading
         # the CA bundle (~0.15 s at start-up).
         verify = split.scheme == "https"
-        if transport is None and _is_loopback(split.hostname or ""):
+        host = (split.hostname or "").lower().rstrip(".")
+        direct = {h.strip().lower().rstrip(".") for h in direct_hosts}
+        if transport is None and (_is_loopback(host) or host in direct):
             # Never through a proxy: HTTP_PROXY / ALL_PROXY would carry the key (in cleartext
-            # for http://) off this machine, to a proxy that cannot reach our loopback anyway.
-            # An explicit transport is one httpx does not route through environment proxies.
+            # for http://) off this machine, to a host the user never named (and a proxy
+            # cannot reach our loopback or a CI job's private service name anyway). An explicit
+            # transport is one httpx does not route through environment proxies.
             transport = httpx.AsyncHTTPTransport(verify=verify, limits=limits)
         self._http = httpx.AsyncClient(
             headers={
@@ -299,7 +306,7 @@ class AdapterClient:
         if not isinstance(data, list):
             raise self._error(
                 f"{what}: expected a JSON array, got {type(data).__name__} "
-                f"{excerpt(response.text)}", response,
+                f"{excerpt(response.text, self._redact)}", response,
             )
         try:
             return [LiveConnector.from_api(item) for item in data]
@@ -307,7 +314,7 @@ class AdapterClient:
             bad = next((i for i in data if not _looks_like_connector(i)), None)
             raise self._error(
                 f"{what}: unexpected item in the response ({type(exc).__name__}: {exc}): "
-                f"{excerpt(repr(bad))}", response,
+                f"{excerpt(repr(bad), self._redact)}", response,
             ) from None
 
     async def create(self, body: Mapping[str, Any]) -> LiveConnector:
@@ -345,7 +352,7 @@ class AdapterClient:
         if ctype and "json" not in ctype.lower():
             raise self._error(
                 f"{what}: expected JSON, got content-type {ctype.split(';')[0]!r} "
-                f"(HTTP {response.status_code}) {excerpt(response.text)}",
+                f"(HTTP {response.status_code}) {excerpt(response.text, self._redact)}",
                 response, unknown=unknown,
             )
         try:
@@ -353,7 +360,7 @@ class AdapterClient:
         except ValueError:
             raise self._error(
                 f"{what}: malformed JSON in the response (HTTP {response.status_code}) "
-                f"{excerpt(response.text)}", response, unknown=unknown,
+                f"{excerpt(response.text, self._redact)}", response, unknown=unknown,
             ) from None
 
     def _connector(self, response: httpx.Response, what: str, *, unknown: bool) -> LiveConnector:
@@ -362,7 +369,8 @@ class AdapterClient:
         data = self._json(response, what, unknown=unknown)
         if not isinstance(data, dict) or not _looks_like_connector(data):
             raise self._error(
-                f"{what}: the response is not a connector {excerpt(response.text)}",
+                f"{what}: the response is not a connector "
+                f"{excerpt(response.text, self._redact)}",
                 response, unknown=unknown,
             )
         return LiveConnector.from_api(data)
@@ -414,7 +422,8 @@ class AdapterClient:
         if self._closed:
             raise RuntimeError("AdapterClient is closed")
         policy = self._policy
-        call = Call(method, self._base_url + path, what, safe, not_found_is_wrong_url)
+        call = Call(method, self._base_url + path, what, safe, not_found_is_wrong_url,
+                    redact=self._redact)
         shown = self._base_path + path  # for logs: the path only, never headers
         deadline_at = self._clock() + policy.deadline
         failure: Retry | None = None
