@@ -236,6 +236,8 @@ class AdapterClient:
         self._pacer = Pacer(max_rps, self._clock, wall=self._wall, rate_share=rate_share)
         self._on_wait = on_wait
         self._announced: int | None = None
+        self._remaining: int | None = None
+        self._reset_at: float | None = None
         self._rng = rng or random.Random()
         self._closed = False
         limits = httpx.Limits(max_connections=MAX_CONNECTIONS,
@@ -273,6 +275,24 @@ class AdapterClient:
     def announced_limit(self) -> int | None:
         """The request limit the API last announced (``X-RateLimit-Limit``), if any."""
         return self._announced
+
+    @property
+    def announced_remaining(self) -> int | None:
+        """``X-RateLimit-Remaining`` of the last answer that had it (after the list call:
+        what the writes may spend before the reset), if any."""
+        return self._remaining
+
+    @property
+    def announced_reset_at(self) -> float | None:
+        """When that budget resets: epoch seconds on our clock (``X-RateLimit-Reset`` read
+        through the server's clock offset), if announced."""
+        return self._reset_at
+
+    def expect_requests(self, requests: int | None) -> None:
+        """About ``requests`` more requests are coming (an apply's writes; None: unknown).
+        While the rate-limit budget left covers them they are sent at once; only work that
+        would overrun it is paced up to the reset (see :mod:`adapter_sync.pacing`)."""
+        self._pacer.expect(requests)
 
     @property
     def base_url(self) -> str:
@@ -493,9 +513,13 @@ class AdapterClient:
                 if self._on_wait is not None and turn.reason == "rate_limit" \
                         and wait >= REPORTED_WAIT:
                     until = self._pacer.to_wall(turn.at)
+                    resets = ""
+                    if turn.reset is not None and turn.reset > turn.at + REPORTED_WAIT:
+                        resets = (f"; the budget left is spread until the limit resets at "
+                                  f"{_hhmmss(self._pacer.to_wall(turn.reset))}")
                     self._report("rate_limit", wait, what, attempt,
                                  f"{what}: waiting for the rate limit until {_hhmmss(until)} "
-                                 f"({wait:.1f}s)")
+                                 f"({wait:.1f}s{resets})")
                 await self._sleep(wait)
             except BaseException:  # cancelled (or a failing callback): give the turn back
                 self._pacer.cancel(turn)
@@ -514,6 +538,11 @@ class AdapterClient:
                 self._announced = info.limit
             self._pacer.record(turn, info, status=outcome.status_code, sent=sent,
                                received=received)
+            if info is not None and info.remaining is not None:
+                self._remaining = info.remaining
+                self._reset_at = (received + info.reset_after if info.reset_after is not None
+                                  else None if info.reset is None
+                                  else info.reset - self._pacer.server_clock.offset)
         else:
             self._pacer.record(turn, None, status=None, sent=sent, received=received)
 
@@ -523,8 +552,14 @@ class AdapterClient:
         deadline = f"{self._policy.deadline:g}s deadline"
         resets = ""
         if late is not None and late.reason == "rate_limit":
-            resets = (f"the rate limit resets at {_hhmmss(self._pacer.to_wall(late.at))} "
-                      f"(in {late.at - now:.0f}s)")
+            # The real reset, not the pacing gap: a budget spread up to a reset an hour away
+            # gives each request a turn minutes apart, but it is the reset that frees it.
+            reset = late.reset if late.reset is not None and late.reset >= late.at else late.at
+            resets = (f"the rate limit resets at {_hhmmss(self._pacer.to_wall(reset))} "
+                      f"(in {reset - now:.0f}s)")
+            if late.left and reset > late.at:
+                resets += (f"; {late.left} request{'s' * (late.left != 1)} left until then, "
+                           f"spread up to it: this one's turn would come in {late.at - now:.0f}s")
         if failure is not None:
             why = (f"the next wait ({late.at - now:.1f}s) would pass the {deadline}"
                    if late is not None else f"waiting for the rate limit would pass the {deadline}")
@@ -602,7 +637,7 @@ class AdapterClient:
 
 
 def _hhmmss(epoch: float) -> str:
-    return time.strftime("%H:%M:%S", time.localtime(epoch))
+    return time.strftime("%H:%M:%S", time.localtime(round(epoch)))
 
 
 def _looks_like_connector(item: Any) -> bool:

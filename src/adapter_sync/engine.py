@@ -152,15 +152,15 @@ class Engine:
             from adapter_sync.base import load_base
 
             base_desired = load_base(base, paths, self.validate)
-        live, limit = self._run(self._fetch_with_limit)
+        live, client = self._run(self._fetch_with_limit)
         plan = self._plan(desired, live, prune, selection)
         if base_desired is not None:
             plan = label_origins(plan, self._plan(base_desired, live, prune, selection))
-        return Planned(self._finish(plan, desired, live, selection, base, limit), live, desired)
+        return Planned(self._finish(plan, desired, live, selection, base, client), live, desired)
 
-    async def _fetch_with_limit(self, client: AdapterClient) -> tuple[Live, int | None]:
+    async def _fetch_with_limit(self, client: AdapterClient) -> tuple[Live, AdapterClient]:
         live = await self._fetch(client)
-        return live, client.announced_limit
+        return live, client  # (closed by now: only what its answers announced is read)
 
     def _plan(self, desired: Desired, live: Live, prune: bool,
               selection: Selection | None) -> Plan:
@@ -169,17 +169,20 @@ class Engine:
         return make_plan(desired, live, prune=prune or desired.prune, selection=selection)
 
     def _finish(self, plan: Plan, desired: Desired, live: Live, selection: Selection | None,
-                base: str | None, limit: int | None) -> Plan:
+                base: str | None, client: AdapterClient) -> Plan:
         """``plan`` with where it comes from (:class:`Provenance`) and what applying it costs:
-        its writes and, at the ``limit`` the API announced (requests a minute, as Adapter
-        documents its limits) and the share of it we may use, roughly how long they take."""
+        its writes and, at the limit the list call's answer announced (requests a minute, as
+        Adapter documents its limits) and the share of it we may use, roughly how long they
+        take; and the budget it announced (remaining requests, reset time)."""
         from adapter_sync.model import Estimate, Provenance, Selection
 
-        calls = len(plan.actions)
-        estimate = Estimate(calls)
+        calls, limit = len(plan.actions), client.announced_limit
+        estimate = Estimate(calls, remaining=client.announced_remaining,
+                            reset_at=client.announced_reset_at)
         if limit:
             per_minute = limit * self.settings.rate_share
-            estimate = Estimate(calls, round(calls * 60.0 / per_minute, 1), per_minute)
+            estimate = replace(estimate, seconds=round(calls * 60.0 / per_minute, 1),
+                               limit_per_minute=per_minute)
         provenance = Provenance(
             api_url=_safe_url(self.settings.api_url), selection=selection or Selection(),
             base=base, config_digest=_digest_desired(desired), live_digest=_digest_live(live))
@@ -212,7 +215,7 @@ class Engine:
             else:
                 assert desired is not None
                 plan = self._finish(self._plan(desired, live, prune, selection), desired, live,
-                                    selection, None, client.announced_limit)
+                                    selection, None, client)
             if hooks.show_plan is not None:
                 hooks.show_plan(plan)
             if not plan.has_changes:
@@ -228,6 +231,7 @@ class Engine:
             s = self.settings
             backoff = partial(RetryPolicy(s.max_attempts, s.deadline, s.backoff_base).backoff,
                               rng=_rng(s.random_seed))
+            client.expect_requests(len(plan.actions))  # a budget covering them is spent
             result = await apply_plan(plan, client, concurrency=s.concurrency,
                                       progress=hooks.progress, stop=hooks.stop,
                                       attempts=s.max_attempts, backoff=backoff)

@@ -341,11 +341,20 @@ class Provenance:
 class Estimate:
     """What an apply of the plan will cost: ``api_calls`` (its writes, one per action) and,
     when the API announced its rate limit, roughly how long they take at that limit (at the
-    share of it ``--rate-share`` allows); None when it did not say."""
+    share of it ``--rate-share`` allows); None when it did not say. ``remaining``: the
+    requests the list call's answer said are left (``X-RateLimit-Remaining``) before
+    ``reset_at`` (``X-RateLimit-Reset``, epoch seconds on our clock)."""
 
     api_calls: int = 0
     seconds: float | None = None
     limit_per_minute: float | None = None
+    remaining: int | None = None
+    reset_at: float | None = None
+
+    @property
+    def exceeds_budget(self) -> bool:
+        """The writes need more than what remains before the reset."""
+        return self.remaining is not None and self.api_calls > self.remaining
 
 
 @dataclass(frozen=True)
