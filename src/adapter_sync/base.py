@@ -272,9 +272,12 @@ def _blobs(shas: Sequence[str], base: str) -> list[bytes]:
         raise AdapterSyncError(f"{what} ({' '.join(done.stderr.decode(errors='replace').split())})")
     out, at = [], 0
     data = done.stdout
-    for _ in shas:
+    for sha in shas:
         newline = data.index(b"\n", at)
-        size = int(data[at:newline].split()[2])
+        header = data[at:newline].split()
+        if len(header) != 3:  # "<sha> missing": an object this clone does not have
+            raise AdapterSyncError(f"{what}: object {sha} is missing from this clone")
+        size = int(header[2])
         out.append(data[newline + 1:newline + 1 + size])
         at = newline + 1 + size + 1
     return out
