@@ -29,10 +29,10 @@ Every failure a user can cause is an :class:`~adapter_sync.errors.AdapterSyncErr
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from adapter_sync.errors import AdapterSyncError, ProtectedError, SafetyError
 from adapter_sync.secrets import ApiKey, Redactor
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 DEFAULT_API_URL = "https://api.adapter.com/v1"
 SANDBOX_SCHEME = "sandbox:"
 Format = Literal["text", "markdown", "json"]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -348,12 +349,12 @@ class Engine:
 
         return Live.from_list(await client.list_connectors())
 
-    def _run(self, work: Callable[[AdapterClient], Any]) -> Any:
+    def _run(self, work: Callable[[AdapterClient], Awaitable[T]]) -> T:
         """Run ``work(client)`` in one event loop with one client, closed afterwards."""
 
         import asyncio
 
-        async def main() -> Any:
+        async def main() -> T:
             async with self.connect() as client:
                 return await work(client)
 

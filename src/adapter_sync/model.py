@@ -378,7 +378,7 @@ class Plan:
 
     @property
     def summary(self) -> dict[str, int]:
-        counts = dict.fromkeys(ACTION_KINDS, 0)
+        counts: dict[str, int] = dict.fromkeys(ACTION_KINDS, 0)
         for action in self.actions:
             counts[action.kind] += 1
         return counts
