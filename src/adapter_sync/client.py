@@ -637,7 +637,7 @@ class AdapterClient:
 
 
 def _hhmmss(epoch: float) -> str:
-    return time.strftime("%H:%M:%S", time.localtime(round(epoch)))
+    return time.strftime("%H:%M:%S", time.localtime(epoch))
 
 
 def _looks_like_connector(item: Any) -> bool:
