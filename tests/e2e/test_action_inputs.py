@@ -144,7 +144,8 @@ def fake_cli(tmp_path: Path, body: str) -> dict[str, str]:
     return {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
 
 
-SAFE_PLAN = """'{"actions": [], "safety": {"needs_force": false, "reasons": []}}'"""
+SAFE_PLAN = ("""'{"has_changes": false, "actions": [], "safety": {"needs_force": false, """
+             """"blocked": false, "findings": []}}'""")
 
 
 @pytest.mark.parametrize(("job_key", "input_key", "seen"), [
