@@ -199,3 +199,30 @@ def test_a_deactivation_cannot_hide_behind_another_kind():
     assert check_safety(p) is not None
     with pytest.raises(InvalidAction, match="kind 'update' must not change is_active"):
         replace(p.actions[0], kind="update")
+
+
+# --- details and three-way labels (#16: mutations the suite let through) -----------------------
+
+
+def test_the_kinds_detail_says_which_kinds_are_added_and_which_removed():
+    from adapter_sync.model import Detail
+
+    p = plan(desired(want("a", accepted_kinds={"email", "page"})),
+             live(have("a", accepted_kinds={"page", "issue"})))
+    (action,) = p.actions
+    assert action.changes["accepted_kinds"].details == (
+        Detail("+", "email", None, "email"), Detail("-", "issue", "issue", None))
+
+
+def test_a_base_planning_the_same_kind_of_action_with_other_changes_labels_it_change():
+    from adapter_sync.planner import label_origins
+
+    live_now = live(have("a", name="Live", metadata={"k": "v"}))
+    head = plan(desired(want("a", name="Head", metadata={"k": "v"})), live_now)
+    base = plan(desired(want("a", name="Base", metadata={"k": "v"})), live_now)
+    assert head.actions[0].kind == base.actions[0].kind == "update"
+    (labelled,) = label_origins(head, base).actions
+    assert labelled.origin == "change"
+    # the same action in both: drift
+    (same,) = label_origins(head, head).actions
+    assert same.origin == "drift"
