@@ -66,6 +66,19 @@ def test_plan_json_is_the_only_thing_on_stdout(env):
     assert create["changes"]["metadata"]["after"] == {"env": "test", "pipeline": "acme-crm@v2"}
 
 
+def test_plan_json_and_the_saved_plan_are_one_document_byte_for_byte(env, tmp_path):
+    saved = tmp_path / "plan.json"
+    result = run(["plan", "--format", "json", "--out", str(saved)], env)
+    assert result.code == 0, result.err
+    assert saved.read_text(encoding="utf-8") == result.out
+    assert result.out.count("\n") == 1 and result.out.isascii()  # compact, one line
+    shown = run(["show", str(saved), "--format", "json"], env)
+    assert shown.code == 0 and shown.out == result.out
+    doc = json.loads(result.out)
+    assert doc["provenance"]["selection"] == {"include": [], "exclude": []}
+    assert doc["safety"] == {**doc["safety"], "needs_force": False, "blocked": False}
+
+
 def test_plan_markdown(env):
     result = run(["plan", "--format", "markdown"], env)
     assert result.code == 0 and "acme-crm" in result.out and "|" in result.out
