@@ -62,8 +62,15 @@ def safe_url(url: str) -> str:
 # --- write ----------------------------------------------------------------------------------
 
 
+_SCALARS = (str, bool, int, float, type(None))
+
+
 def _sorted_value(value: Any) -> Any:
     """Dicts inside a value with sorted keys, so equal plans give equal bytes."""
+    if type(value) in _SCALARS:  # the common case first: an ABC check costs microseconds
+        return value
+    if type(value) is dict and all(type(v) is str for v in value.values()):
+        return {str(k): value[k] for k in sorted(value, key=str)}
     if isinstance(value, Mapping):
         return {str(k): _sorted_value(value[k]) for k in sorted(value, key=str)}
     if isinstance(value, (list, tuple)):
