@@ -134,10 +134,9 @@ def escape(text):  # workflow-command data: %, CR and LF escaped
 for finding in safety["findings"]:
     how = "--force or not" if finding["effect"] == "blocked" else "without --force"
     about = ", ".join(finding["subjects"][:20])
-    numbers = ", ".join(f"{k}={v}" for k, v in finding["numbers"].items())
-    detail = "; ".join(part for part in (about, numbers) if part)
-    text = finding["code"] + (" (" + detail + ")" if detail else "")
-    print(f"::warning title=adapter-sync::apply will refuse this plan {how}: {escape(text)}",
+    numbers = ", ".join(f"{k} {v:g}" for k, v in finding["numbers"].items())
+    detail = ": ".join(part for part in (finding["code"], about, numbers) if part)
+    print(f"::warning title=adapter-sync::apply will refuse this plan {how} ({escape(detail)})",
           file=sys.stderr)
 print("true" if plan["has_changes"] else "false", "true" if safety["needs_force"] else "false")
 '
