@@ -192,6 +192,8 @@ def _parse(doc: Any) -> SavedPlan:
     except InvalidAction as exc:
         index = _failing_action(doc)
         raise _Invalid(f"actions[{index}]: {exc}") from None
+    except (KeyError, ValueError, TypeError) as exc:  # what the schema cannot say
+        raise _Invalid(f"a value of another shape ({type(exc).__name__}: {exc})") from None
     names = [a.source_name for a in plan.actions]
     if len(set(names)) != len(names):
         raise _Invalid("a connector appears in more than one action")

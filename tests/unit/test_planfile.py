@@ -232,6 +232,9 @@ def test_future_format_version_is_refused(saved_path: Path) -> None:
                                                "numbers": {}}), "safety.findings[0].effect"),
     (lambda d: d["actions"][0]["changes"]["accepted_kinds"]["details"].append({"op": "*"}),
      "details[2]: key, before, after missing"),
+    (lambda d: d.update(estimate={"api_calls": 1, "seconds": None, "limit_per_minute": None,
+                                  "remaining": 0, "reset_at": "2026-13-45T99:00:00Z"}),
+     "a value of another shape"),
     (lambda d: d["actions"].append(d["actions"][0]), "more than one action"),
 ])
 def test_malformed_content_is_refused(saved_path: Path, edit, expected: str) -> None:
