@@ -176,6 +176,7 @@ class Engine:
         Adapter documents its limits) and the share of it we may use, roughly how long they
         take; and the budget it announced (remaining requests, reset time)."""
         from adapter_sync.model import Estimate, Provenance, Selection
+        from adapter_sync.planfile import live_digest
 
         calls, limit = len(plan.actions), client.announced_limit
         estimate = Estimate(calls, remaining=client.announced_remaining,
@@ -186,7 +187,8 @@ class Engine:
                                limit_per_minute=per_minute)
         provenance = Provenance(
             api_url=_safe_url(self.settings.api_url), selection=selection or Selection(),
-            base=base, config_digest=_digest_desired(desired), live_digest=_digest_live(live))
+            base=base, config_digest=_digest_desired(desired),
+            live_digest=live_digest(live, selection))
         return replace(plan, provenance=provenance, estimate=estimate)
 
     def apply(self, paths: Sequence[str] = (), *, plan_file: str | None = None,
@@ -221,12 +223,15 @@ class Engine:
                 hooks.show_plan(plan)
             if not plan.has_changes:
                 return Applied(plan, None)
-            if plan.safety.blocked:  # protection: no --force overrides it
+            from adapter_sync.render import finding_sentence
+
+            safety = check_safety(plan, live)  # counted against live now
+            if safety.blocked:  # protection: no --force overrides it
                 raise ProtectedError("refusing to apply: " + "; ".join(
-                    b.reason for b in plan.safety.blocked))
-            problem = check_safety(plan, live)  # counted against live now
-            if problem and not force:
-                raise SafetyError(f"{problem}; re-run with --force if this is intended")
+                    finding_sentence(f) for f in safety.findings if f.effect == "blocked"))
+            if safety.needs_force and not force:
+                raise SafetyError("; ".join(finding_sentence(f) for f in safety.findings)
+                                  + "; re-run with --force if this is intended")
             if hooks.approve is not None and not hooks.approve(plan):
                 return Applied(plan, None, approved=False)
             s = self.settings
@@ -275,14 +280,17 @@ class Engine:
 
     # -- outputs --------------------------------------------------------------------------
 
-    def render(self, plan: Plan, fmt: Format = "text", *, color: bool = False) -> str:
-        """The plan as text, Markdown or JSON, redacted."""
+    def render(self, plan: Plan, fmt: Format = "text", *, color: bool = False,
+               plan_file: str | None = None) -> str:
+        """The plan as text, Markdown or JSON (the plan document), redacted. ``plan_file``:
+        where the plan is saved, named by a Markdown plan too long to show whole."""
         from adapter_sync import render
 
-        if fmt == "json":
-            return self.redact(render.render_json(plan))
+        if fmt == "json":  # the plan document: the bytes save_plan writes
+            return self.redact(render.render_json(plan, _safe_url(self.settings.api_url)
+                                                  if plan.provenance is None else None))
         if fmt == "markdown":
-            return self.redact(render.render_markdown(plan))
+            return self.redact(render.render_markdown(plan, plan_file=plan_file))
         return self.redact(render.render_text(plan, color=color))
 
     def render_result(self, result: Result, *, color: bool = False, ascii: bool = False,
@@ -424,12 +432,8 @@ def _digest_desired(desired: Desired) -> str:
                        for _, c in sorted(desired.connectors.items())],
         "prune": desired.prune, "ignore": sorted(desired.ignore),
         "protect": sorted(desired.protect),
-        "safety": [desired.safety.max_deactivate_percent, desired.safety.min_active]})
-
-
-def _digest_live(live: Live) -> str:
-    """A digest of the live snapshot the plan was made from."""
-    return _digest([c.to_api() for _, c in sorted(live.connectors.items())])
+        "safety": [desired.safety.max_deactivate_percent, desired.safety.min_active,
+                   desired.safety.small_account_percent]})
 
 
 def unfinished(plan: Plan, outcomes: Sequence[Outcome], why: str) -> Result:
