@@ -72,7 +72,7 @@ def test_relative_links_point_at_existing_files(doc: Path) -> None:
 
 def test_docs_exist() -> None:
     assert {p.name for p in DOCS} >= {
-        "getting-started.md", "configuration.md", "ci.md", "api-assumptions.md"}
+        "getting-started.md", "configuration.md", "ci.md", "api-contract.md"}
 
 
 def test_ci_doc_covers_the_exit_codes_and_completion() -> None:

@@ -1,4 +1,4 @@
-"""The sandbox's HTTP routes: the custom-connector API of adapter-api.md, plus a control API.
+"""The sandbox's HTTP routes: the custom-connector API of docs/api-contract.md, plus a control API.
 
 API (``/v1``, behind :class:`~adapter_sync.sandbox.gate.Gate`: rate limit, auth, faults):
 

@@ -7,7 +7,7 @@ If the rates add up to more than 1, the later kinds get what is left.
 
 ``latency`` (seconds, ``asyncio.sleep``) is added to every ``/v1`` request.
 ``error_shape="fastapi"`` answers validation errors as ``{"detail": [...]}`` instead of the
-``{"error", "message", "details"}`` body (both shapes exist per adapter-api.md).
+``{"error", "message", "details"}`` body (both shapes exist per docs/api-contract.md).
 
 A real rate limiter (:mod:`adapter_sync.sandbox.ratelimit`) counts every ``/v1`` request; over
 its limit: 429 ``rate_limit_exceeded``, not executed. ``rate_limit`` picks it:
