@@ -101,13 +101,15 @@ class FaultConfig:
 
     def limit_policy(self) -> LimitPolicy:
         """The rate limit in force: ``rate_limit``'s, or the ``requests_per_minute`` window."""
-        shape = {"retry_after_style": self.retry_after_style, "reset_style": self.reset_style,
-                 "clock_offset": self.clock_offset, "shared_usage": self.shared_usage,
-                 "seed": self.seed}
+        algorithm: Algorithm
         if self.rate_limit is None:
-            return LimitPolicy("fixed_window", self.requests_per_minute, 60.0, **shape)
-        return LimitPolicy(self.rate_limit, self.rate_limit_requests, self.rate_limit_window,
-                           **shape)
+            algorithm, requests, window = "fixed_window", self.requests_per_minute, 60.0
+        else:
+            algorithm, requests, window = (self.rate_limit, self.rate_limit_requests,
+                                           self.rate_limit_window)
+        return LimitPolicy(algorithm, requests, window, retry_after_style=self.retry_after_style,
+                           reset_style=self.reset_style, clock_offset=self.clock_offset,
+                           shared_usage=self.shared_usage, seed=self.seed)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FaultConfig:
