@@ -89,7 +89,7 @@ def test_run_all_lists_every_benchmark():
 
 
 HEAVY = ("httpx", "httpcore", "deepdiff", "adapter_sync.sandbox", "adapter_sync.client",
-         "starlette", "uvicorn", "yaml", "jsonschema")
+         "starlette", "uvicorn", "yaml", "jsonschema", "adapter_sync.api")
 
 
 @pytest.mark.parametrize("flag", ["--help", "--version"])
