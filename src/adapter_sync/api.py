@@ -13,8 +13,8 @@ Embed exactly what the CLI runs (see docs/python-api.md)::
 - the values it works on, all frozen dataclasses: the declared state (:class:`Desired` of
   :class:`DesiredConnector`), the live state (:class:`Live` of :class:`LiveConnector`), the
   :class:`Selection` of connectors a command manages, the :class:`Plan` (its :class:`Action`\\ s
-  with their :class:`FieldChange`\\ s and :class:`Detail`\\ s, the :class:`Safety` verdict under
-  :class:`SafetyRules`, the :class:`Estimate` and :class:`Provenance`), and the :class:`Result`
+  with their :class:`FieldChange`\\ s and :class:`Detail`\\ s, the :class:`Safety` verdict (its
+  :class:`Finding`\\ s) under :class:`SafetyRules`, the :class:`PolicyFinding`\\ s, the :class:`Estimate` and :class:`Provenance`), and the :class:`Result`
   of an apply (one :class:`Outcome` per action);
 - the errors: every failure a user can cause is an :class:`AdapterSyncError`
   (:class:`ConfigError` with its :class:`Problem`\\ s at a :class:`Location`, :class:`ApiError`,
@@ -51,11 +51,13 @@ from adapter_sync.model import (
     Detail,
     Estimate,
     FieldChange,
+    Finding,
     Live,
     LiveConnector,
     Outcome,
     OutcomeStatus,
     Plan,
+    PolicyFinding,
     Provenance,
     Result,
     Safety,
@@ -70,7 +72,7 @@ __all__ = [
     # the values
     "Desired", "DesiredConnector", "Live", "LiveConnector", "Selection",
     "Plan", "Action", "ActionKind", "Cause", "FieldChange", "Detail",
-    "Safety", "SafetyRules", "Estimate", "Provenance",
+    "Safety", "Finding", "SafetyRules", "PolicyFinding", "Estimate", "Provenance",
     "Result", "Outcome", "OutcomeStatus",
     # the errors
     "AdapterSyncError", "ConfigError", "Problem", "Location", "ApiError", "OutcomeUnknown",
