@@ -271,6 +271,18 @@ def _selection_options(f: Any) -> Any:
                   help="Only source_names matching GLOB (repeatable; default: all).")(f)
 
 
+full_plan_at_option = option(
+    "--full-plan-at", metavar="TEXT",
+    help="Where the whole plan is, for the note of a Markdown plan too long to show whole "
+    "(e.g. \"the workflow artifact `adapter-sync-plan-staging`\"). Default: the saved plan "
+    "(--out), else how to save it.")
+
+
+def _saved_plan_at(path: str) -> str:
+    """The note's pointer to a saved plan file (``show`` prints it whole as text)."""
+    return f"the saved plan `{path}` (`adapter-sync show {path}`)"
+
+
 def _selection(include: Sequence[str], exclude: Sequence[str]) -> Any:
     from adapter_sync.engine import select
 
@@ -290,18 +302,21 @@ def _selection(include: Sequence[str], exclude: Sequence[str]) -> Any:
         help="Also save the plan to FILE, for 'apply --plan FILE' and 'show FILE'.")
 @option("--detailed-exitcode", is_flag=True,
         help="Exit 0 when there are no changes, 2 when there are, 1 on error.")
+@full_plan_at_option
 @click.pass_obj
 def plan(context: Context, paths: Sequence[str], format: str, prune: bool,
          include: Sequence[str], exclude: Sequence[str], base: str | None, out: str | None,
-         detailed_exitcode: bool) -> int:
+         detailed_exitcode: bool, full_plan_at: str | None) -> int:
     """Show what apply would change. Reads the API; never writes to it."""
     engine = context.engine()
     planned = engine.plan(paths, prune=prune, selection=_selection(include, exclude),
                           base=base)
     colour = _use_color()
+    if not full_plan_at and out:
+        full_plan_at = _saved_plan_at(out)
     # color=: click would strip the codes off a non-terminal even when FORCE_COLOR asked
-    click.echo(engine.render(planned.plan, format, color=colour), nl=False,  # type: ignore[arg-type]
-               color=colour)
+    click.echo(engine.render(planned.plan, format, color=colour,  # type: ignore[arg-type]
+                             full_plan_at=full_plan_at), nl=False, color=colour)
     if out:
         engine.save_plan(out, planned.plan)
         click.echo(f"Plan saved to {out}; run 'adapter-sync apply --plan {out}' to apply it.",
@@ -313,12 +328,14 @@ def plan(context: Context, paths: Sequence[str], format: str, prune: bool,
 @_global_options(group=False)
 @click.argument("plan_file", metavar="PLANFILE", type=click.Path(dir_okay=False, exists=True))
 @format_option
+@full_plan_at_option
 @click.pass_obj
-def show(context: Context, plan_file: str, format: str) -> int:
+def show(context: Context, plan_file: str, format: str, full_plan_at: str | None) -> int:
     """Show a saved plan exactly as 'plan' showed it. Reads no API."""
     engine = context.engine(api=False)
     colour = _use_color()
-    click.echo(engine.render(engine.load_plan(plan_file), format, color=colour),  # type: ignore[arg-type]
+    click.echo(engine.render(engine.load_plan(plan_file), format,  # type: ignore[arg-type]
+                             color=colour, full_plan_at=full_plan_at or _saved_plan_at(plan_file)),
                nl=False, color=colour)
     return 0
 

@@ -266,14 +266,16 @@ class Engine:
 
     # -- outputs --------------------------------------------------------------------------
 
-    def render(self, plan: Plan, fmt: Format = "text", *, color: bool = False) -> str:
-        """The plan as text, Markdown or JSON, redacted."""
+    def render(self, plan: Plan, fmt: Format = "text", *, color: bool = False,
+               full_plan_at: str | None = None) -> str:
+        """The plan as text, Markdown or JSON, redacted (``full_plan_at``: where a cut-down
+        Markdown plan says the whole plan is)."""
         from adapter_sync import render
 
         if fmt == "json":
             return self.redact(render.render_json(plan))
         if fmt == "markdown":
-            return self.redact(render.render_markdown(plan))
+            return self.redact(render.render_markdown(plan, full_plan_at=full_plan_at))
         return self.redact(render.render_text(plan, color=color))
 
     def render_result(self, result: Result, *, color: bool = False, ascii: bool = False,

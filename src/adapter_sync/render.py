@@ -351,13 +351,14 @@ def _md_actions(budget: _Budget, actions: list[Action], heading: str, collapse: 
         budget.close(closing)
 
 
-def render_markdown(plan: Plan) -> str:
+def render_markdown(plan: Plan, *, full_plan_at: str | None = None) -> str:
     """The plan for a pull-request comment or ``$GITHUB_STEP_SUMMARY``.
 
     The summary and any safety warning first, deactivations before other actions, details
     collapsed; with a base, this change's actions apart from the drift. Always under
-    :data:`MARKDOWN_LIMIT` characters: what does not fit is counted and pointed to, never cut
-    silently.
+    :data:`MARKDOWN_LIMIT` characters: what does not fit is counted, and the note says where
+    the whole plan is: ``full_plan_at`` (Markdown, e.g. "the workflow artifact `x`"), or,
+    without it, how to get it (``plan --out FILE``, then ``adapter-sync show FILE``).
     """
     budget = _Budget(MARKDOWN_LIMIT - _MARKDOWN_RESERVE)
     head = ["## adapter-sync plan", ""]
@@ -416,9 +417,16 @@ def render_markdown(plan: Plan) -> str:
     if budget.left_out:
         lines += ["", f"> [!NOTE]\n> **{budget.left_out} more action"
                   f"{'s' * (budget.left_out != 1)} not shown here** (a comment holds "
-                  f"{MARKDOWN_LIMIT:,} characters): the whole plan is in the job summary and "
-                  "in the saved plan (`adapter-sync show PLANFILE`)."]
+                  f"{MARKDOWN_LIMIT:,} characters): {_whole_plan_at(full_plan_at)}."]
     return "\n".join(lines) + "\n"
+
+
+def _whole_plan_at(full_plan_at: str | None) -> str:
+    """Where the note of a cut-down Markdown plan sends the reader for the whole of it."""
+    if full_plan_at:
+        return f"the whole plan is in {clean(full_plan_at)}"
+    return ("the whole plan: save it with `adapter-sync plan --out PLANFILE`, then read it with "
+            "`adapter-sync show PLANFILE`")
 
 
 def _collapsed(summary: str, body: list[str]) -> list[str]:
