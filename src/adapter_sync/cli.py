@@ -418,13 +418,16 @@ class _ApplyDisplay:
                      "run apply again to continue it.\n")
         self.reporter.summary(result, text)
 
-    def report_stopped_hard(self) -> None:
-        """After a second interrupt: what finished, and the rest as not finished."""
+    def report_stopped_hard(self) -> Any:
+        """After a second interrupt: what finished, and the rest as not finished (returned)."""
         from adapter_sync.engine import unfinished
 
-        if self.plan is not None:
-            self.report(unfinished(self.plan, self.outcomes, "not finished (stopped by a second "
-                                   "interrupt; a re-run checks them)"))
+        if self.plan is None:
+            return None
+        result = unfinished(self.plan, self.outcomes, "not finished (stopped by a second "
+                            "interrupt; a re-run checks them)")
+        self.report(result)
+        return result
 
 
 #: Signals that stop an apply gracefully: Ctrl-C, and SIGTERM (timeout, docker stop,
@@ -490,12 +493,15 @@ def _stop_on_signals(display: _ApplyDisplay,
 @option("--heartbeat", type=click.FloatRange(min=0.1), default=10.0, hidden=True,
               envvar="ADAPTER_SYNC_HEARTBEAT",
               help="Seconds of silence before a heartbeat line off a terminal.")
+@option("--summary-out", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
+        help="At the end (done, failed or stopped), write what apply did as Markdown to FILE "
+        "(e.g. for $GITHUB_STEP_SUMMARY): the counts, the failed and skipped actions.")
 @_selection_options
 @click.pass_obj
 def apply(context: Context, paths: Sequence[str], prune: bool, plan_file: str | None,
           auto_approve: bool, force: bool, concurrency: int, format: str,
-          max_duration: float | None, heartbeat: float, include: Sequence[str],
-          exclude: Sequence[str]) -> int:
+          max_duration: float | None, heartbeat: float, summary_out: str | None,
+          include: Sequence[str], exclude: Sequence[str]) -> int:
     """Make the live state match the config: create, update, reactivate, deactivate.
 
     Each result is printed as it finishes; off a terminal a heartbeat line shows progress
@@ -521,7 +527,9 @@ def apply(context: Context, paths: Sequence[str], prune: bool, plan_file: str | 
                 hooks=Hooks(show_plan=display.show_plan, approve=display.approve,
                             progress=display.progress, stop=stop))
         except KeyboardInterrupt:
-            display.report_stopped_hard()
+            result = display.report_stopped_hard()
+            if summary_out and result is not None:
+                _write_summary(engine, summary_out, result)
             raise
         finally:
             display.reporter.close()
@@ -531,7 +539,17 @@ def apply(context: Context, paths: Sequence[str], prune: bool, plan_file: str | 
     if applied.result is None:
         return 0
     display.report(applied.result)
+    if summary_out:
+        _write_summary(engine, summary_out, applied.result)
     return 0 if applied.result.ok else 1
+
+
+def _write_summary(engine: Engine, path: str, result: Any) -> None:
+    """apply --summary-out: the Markdown report, whole or not at all (written atomically)."""
+    from adapter_sync.atomicfile import write_atomic
+
+    write_atomic(path, engine.render_result_markdown(result), overwrite=True,
+                 what="the apply summary")
 
 
 @cli.command("import")

@@ -287,6 +287,12 @@ class Engine:
         return self.redact(render_result(result, color=color, ascii=ascii,
                                          include_done=not streamed))
 
+    def render_result_markdown(self, result: Result) -> str:
+        """What apply did as Markdown for a job summary (``apply --summary-out``), redacted."""
+        from adapter_sync.render import render_result_markdown
+
+        return self.redact(render_result_markdown(result))
+
     def load_plan(self, path: str) -> Plan:
         """A saved plan, as saved (for ``show``): no API call, no stale check."""
         from adapter_sync import planfile
