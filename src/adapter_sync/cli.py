@@ -545,11 +545,8 @@ def apply(context: Context, paths: Sequence[str], prune: bool, plan_file: str | 
 
 
 def _write_summary(engine: Engine, path: str, result: Any) -> None:
-    """apply --summary-out: the Markdown report, whole or not at all (written atomically)."""
-    from adapter_sync.atomicfile import write_atomic
-
-    write_atomic(path, engine.render_result_markdown(result), overwrite=True,
-                 what="the apply summary")
+    """apply --summary-out: the Markdown report, whole or not at all."""
+    engine.write_result_markdown(path, result)
 
 
 @cli.command("import")

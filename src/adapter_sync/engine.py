@@ -287,11 +287,14 @@ class Engine:
         return self.redact(render_result(result, color=color, ascii=ascii,
                                          include_done=not streamed))
 
-    def render_result_markdown(self, result: Result) -> str:
-        """What apply did as Markdown for a job summary (``apply --summary-out``), redacted."""
+    def write_result_markdown(self, path: str, result: Result) -> None:
+        """What apply did as Markdown for a job summary (``apply --summary-out``), redacted,
+        written to ``path`` whole or not at all."""
+        from adapter_sync.atomicfile import write_atomic
         from adapter_sync.render import render_result_markdown
 
-        return self.redact(render_result_markdown(result))
+        write_atomic(path, self.redact(render_result_markdown(result)), overwrite=True,
+                     what="the apply summary")
 
     def load_plan(self, path: str) -> Plan:
         """A saved plan, as saved (for ``show``): no API call, no stale check."""

@@ -18,7 +18,7 @@ ALLOWED: dict[str, set[str]] = {
     "cli": {"engine", "errors", "escape", "secrets", "progress"},
     "progress": {"render", *LEAVES},  # the command layer's live display
     "engine": {"config", "client", "planner", "applier", "render", "planfile", "importer",
-               "retry", "sandbox", "secrets", "base", "schemafiles", *LEAVES},
+               "retry", "sandbox", "secrets", "base", "schemafiles", "atomicfile", *LEAVES},
     "base": {*LEAVES},
     "applier": {"diff", *LEAVES},
     "planner": {"diff", *LEAVES},

@@ -63,3 +63,15 @@ def test_without_a_place_the_note_says_how_to_save_the_whole_plan() -> None:
     note = md[md.index("not shown here"):]
     assert "`adapter-sync plan --out PLANFILE`" in note and "`adapter-sync show PLANFILE`" in note
     assert "job summary" not in md
+
+
+def test_apply_summary_out_writes_the_report(tmp_path) -> None:
+    from clirun import run
+
+    config = tmp_path / "c.yaml"
+    config.write_text("version: 1\nconnectors:\n  a-one:\n    name: A\n    accepted_kinds: [email]\n")
+    report = tmp_path / "report.md"
+    result = run(["--api-url", f"sandbox:{tmp_path / 's.db'}", "apply", "--auto-approve",
+                  "--summary-out", str(report), str(config)], env={"ADAPTER_API_KEY": None})
+    assert result.code == 0, result.err
+    assert report.read_text() == "### Apply succeeded\n\n**1 done, 0 failed, 0 skipped** of 1.\n"
