@@ -29,6 +29,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -340,7 +341,10 @@ class Runner:
     _runs: itertools.count = field(default_factory=lambda: itertools.count(100))
 
     def run(self, path: Path, event_name: str, event: dict[str, Any], ref: str,
-            inputs: dict[str, Any] | None = None) -> WorkflowRun:
+            inputs: dict[str, Any] | None = None,
+            before_job: Callable[[str], None] | None = None) -> WorkflowRun:
+        """Run the workflow at ``path`` for an event on branch ``ref``; ``before_job(name)`` is
+        called before each job starts (e.g. to change the live state in between)."""
         doc = workflow(path)
         run_id = str(next(self._runs))
         folder = self.work / f"run-{run_id}"
@@ -376,6 +380,8 @@ class Runner:
                 needs = {n: {"result": _result(done[n]), "outputs": done[n][-1].outputs}
                          for n in _needs(job)}
                 legs = []
+                if before_job is not None:
+                    before_job(name)
                 for leg, matrix in enumerate(_matrix(job)):
                     job_folder = folder / f"{name}-{leg}"
                     job_folder.mkdir()

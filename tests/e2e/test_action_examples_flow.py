@@ -228,3 +228,24 @@ def test_a_blocked_plan_is_never_applied_not_even_by_hand_with_force(
                         "main", inputs={"force": True})
     assert forced.results["apply-staging"] == "skipped"
     assert live(staging)["crm-events"]["is_active"] is True
+
+
+def test_a_plan_made_stale_before_its_apply_is_refused(
+        repo: Repo, runner: Runner, sandboxes: dict[str, SandboxProcess]) -> None:
+    staging = sandboxes["staging"]
+    runner.run(repo.workflow("apply"), "push", push_event(repo), "main")
+    repo.edit("staging", "name: Acme CRM (staging)", "name: Acme CRM v3 (staging)")
+    repo.commit_and_push("crm: v3", "main")
+
+    def console_edit(job: str) -> None:  # between the reviewed plan and its apply
+        if job == "apply-staging":  # the connector the plan updates
+            crm = live(staging)["crm-events"]
+            staging.request("PATCH", f"/custom-connectors/{crm['connector_id']}",
+                            json={"metadata": {"team": "edited meanwhile"}})
+
+    run = runner.run(repo.workflow("apply"), "push", push_event(repo), "main",
+                     before_job=console_edit)
+    assert run.results["plan-staging"] == "success"
+    assert run.results["apply-staging"] == "failure"
+    assert "stale" in run.job("apply-staging").log
+    assert live(staging)["crm-events"]["name"] == "Acme CRM (staging)"  # not overwritten

@@ -277,3 +277,36 @@ def test_the_base_is_fetched_into_a_shallow_checkout(pr_env: dict[str, str],
     assert "::group::git fetch origin (the base origin/main is not in this checkout)" in run.log
     plan = run.plan_json(pr_env)
     assert [(a["source_name"], a["origin"]) for a in plan["actions"]] == [("crm-events", "change")]
+
+
+# --- the plan document 2.0 (safety.blocked, safety.findings, summary) ------------------------------
+
+def test_the_outputs_read_the_plan_document_2_0(action_env: dict[str, str],
+                                                tmp_path: Path) -> None:
+    # a stand-in adapter-sync whose `show --format json` prints the 2.0 document (#15)
+    document = {
+        "format_version": "2.0", "kind": "adapter-sync-plan", "has_changes": True,
+        "summary": {"create": 2, "update": 0, "reactivate": 1, "deactivate": 1, "total": 4},
+        "actions": [{"action": "deactivate", "source_name": "crm-events"}],
+        "safety": {"needs_force": False, "blocked": True, "rules": {}, "findings": [
+            {"code": "protected_inactive", "effect": "blocked", "subjects": ["crm-events"],
+             "numbers": {}}]}}
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "adapter-sync"
+    fake.write_text("#!/bin/sh\n"
+                    'case "$1" in\n'
+                    "  validate) echo OK;;\n"
+                    "  plan) echo '## plan'; exit 2;;\n"
+                    f"  show) echo '{json.dumps(document)}';;\n"
+                    "esac\n")
+    fake.chmod(0o755)
+    run = action({**action_env, "PATH": f"{bin_dir}:{action_env['PATH']}"}, tmp_path)
+    assert run.code == 0, run.log
+    assert {k: run.outputs[k] for k in ("has_changes", "needs_force", "blocked", "create_count",
+                                        "update_count", "reactivate_count",
+                                        "deactivate_count")} == {
+        "has_changes": "true", "needs_force": "false", "blocked": "true", "create_count": "2",
+        "update_count": "0", "reactivate_count": "1", "deactivate_count": "1"}
+    assert ("::warning title=adapter-sync::apply will refuse this plan: protected_inactive even "
+            "with --force: crm-events") in run.log
