@@ -135,7 +135,7 @@ on_exit() {
   return "$status"
 }
 trap on_exit EXIT
-trap 'cancelled=true' INT TERM
+trap 'cancelled=true; exit 130' INT TERM
 
 error() {  # error MESSAGE: a GitHub error annotation, then exit 1
   echo "::error::$1"
@@ -170,7 +170,7 @@ markdown_file="$workdir/plan.md"
 text_file="$workdir/plan.txt"
 full_plan_at="${INPUT_FULL_PLAN_AT:-}"
 if [[ -z "$full_plan_at" && -n "$run_url" ]]; then
-  full_plan_at="the job log of $(link_to_run "this run") (step adapter-sync, group \"The whole plan\")"
+  full_plan_at="the job log of $(link_to_run "this run") (its group \"The whole plan\")"
 fi
 full_plan_args=()
 if [[ -n "$full_plan_at" ]]; then full_plan_args=(--full-plan-at "$full_plan_at"); fi

@@ -6,13 +6,16 @@ for an artifact, and the base fetched into a shallow checkout; GitHub's REST API
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_action import EXAMPLE, action_env
+from test_action import BASH, EXAMPLE, SCRIPT, action_env
 from test_action_inputs import STAGING, action, cli, config
 
 from fake_github import READ_TOKEN, WRITE_TOKEN, FakeGitHub
@@ -310,3 +313,37 @@ def test_the_outputs_read_the_plan_document_2_0(action_env: dict[str, str],
         "update_count": "0", "reactivate_count": "1", "deactivate_count": "1"}
     assert ("::warning title=adapter-sync::apply will refuse this plan: protected_inactive even "
             "with --force: crm-events") in run.log
+
+
+def test_a_cancelled_run_leaves_the_comment_to_the_newer_one(pr_env: dict[str, str],
+                                                            github: FakeGitHub,
+                                                            tmp_path: Path) -> None:
+    # a stand-in adapter-sync whose plan takes long: the run is cancelled meanwhile, as a newer
+    # push cancels it (GitHub signals the step's processes)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    started = tmp_path / "started"
+    fake = bin_dir / "adapter-sync"
+    fake.write_text("#!/bin/sh\n"
+                    'case "$1" in\n'
+                    "  validate) echo OK;;\n"
+                    f"  plan) touch {started}; sleep 60;;\n"
+                    "esac\n")
+    fake.chmod(0o755)
+    env = {**pr_env, "PATH": f"{bin_dir}:{pr_env['PATH']}", "INPUT_COMMENT": "true",
+           "INPUT_ENVIRONMENT": "staging", "GITHUB_OUTPUT": str(tmp_path / "out"),
+           "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
+    proc = subprocess.Popen([BASH, str(SCRIPT)], env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not started.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert started.exists()
+        os.killpg(proc.pid, signal.SIGTERM)
+        assert proc.wait(30) != 0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert github.requests == []  # no "plan failed" notice over the newer run's comment
