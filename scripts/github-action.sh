@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2016  # the backticks in printf formats are Markdown code, not commands
 # The logic of the adapter-sync GitHub Action (action.yml calls this after installing).
 #
 # Environment (set by action.yml from its inputs; set them yourself to run it anywhere):
