@@ -281,16 +281,18 @@ class Engine:
     # -- outputs --------------------------------------------------------------------------
 
     def render(self, plan: Plan, fmt: Format = "text", *, color: bool = False,
-               plan_file: str | None = None) -> str:
-        """The plan as text, Markdown or JSON (the plan document), redacted. ``plan_file``:
-        where the plan is saved, named by a Markdown plan too long to show whole."""
+               full_plan_at: str | None = None, plan_file: str | None = None) -> str:
+        """The plan as text, Markdown or JSON (the plan document), redacted. A Markdown plan too
+        long to show whole names where the whole plan is: ``full_plan_at`` (e.g. a workflow
+        artifact), else ``plan_file`` (where it is saved), else how to save one."""
         from adapter_sync import render
 
         if fmt == "json":  # the plan document: the bytes save_plan writes
             return self.redact(render.render_json(plan, _safe_url(self.settings.api_url)
                                                   if plan.provenance is None else None))
         if fmt == "markdown":
-            return self.redact(render.render_markdown(plan, plan_file=plan_file))
+            return self.redact(render.render_markdown(plan, full_plan_at=full_plan_at,
+                                                      plan_file=plan_file))
         return self.redact(render.render_text(plan, color=color))
 
     def render_result(self, result: Result, *, color: bool = False, ascii: bool = False,
@@ -301,6 +303,15 @@ class Engine:
 
         return self.redact(render_result(result, color=color, ascii=ascii,
                                          include_done=not streamed))
+
+    def write_result_markdown(self, path: str, result: Result) -> None:
+        """What apply did as Markdown for a job summary (``apply --summary-out``), redacted,
+        written to ``path`` whole or not at all."""
+        from adapter_sync.atomicfile import write_atomic
+        from adapter_sync.render import render_result_markdown
+
+        write_atomic(path, self.redact(render_result_markdown(result)), overwrite=True,
+                     what="the apply summary")
 
     def load_plan(self, path: str) -> Plan:
         """A saved plan, as saved (for ``show``): no API call, no stale check."""

@@ -20,7 +20,7 @@ ALLOWED: dict[str, set[str]] = {
     "progress": {"render", *LEAVES},  # the command layer's live display
     "engine": {"config", "client", "planner", "applier", "render", "planfile", "importer",
                "document",
-               "retry", "sandbox", "secrets", "base", "schemafiles", *LEAVES},
+               "retry", "sandbox", "secrets", "base", "schemafiles", "atomicfile", *LEAVES},
     "base": {*LEAVES},
     "applier": {"diff", *LEAVES},
     "planner": {"diff", *LEAVES},

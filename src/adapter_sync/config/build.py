@@ -1,7 +1,7 @@
 """Config files → :class:`~adapter_sync.model.Desired`: each file read, interpolated and checked
 against the schema, then its settings and connectors merged with the other files'.
 
-Here: ``defaults`` merged into each connector of the same file (the merged metadata must still
+Here: a file's ``requires:`` checked first (:mod:`.requires`), ``defaults`` merged into each connector of the same file (the merged metadata must still
 have at most 20 keys), ``prune``/``ignore``/``protect``/``safety`` set in one file or
 identically in several, a source_name declared once across all files, and no declared
 connector matched by ``ignore``.
@@ -19,9 +19,10 @@ from typing import Any
 from adapter_sync.config import yamlload
 from adapter_sync.config.discovery import find
 from adapter_sync.config.interpolate import interpolate_document
+from adapter_sync.config.requires import requires_problem
 from adapter_sync.config.schema import schema_problems
 from adapter_sync.config.yamlload import Document, describe
-from adapter_sync.errors import ConfigError, Location, Problem
+from adapter_sync.errors import AdapterSyncError, ConfigError, Location, Problem
 from adapter_sync.model import METADATA_MAX_KEYS, Desired, DesiredConnector, SafetyRules
 
 
@@ -59,11 +60,22 @@ def load(paths: Sequence[str] = (), *, env: Mapping[str, str] | None = None,
     if env is None:
         env = os.environ
     key = (api_key or "").strip() or None
+    unsupported: list[Problem] = []  # files written for another adapter-sync (requires:)
     for path in files:
         doc, file_problems = yamlload.read(path, str(path))
         if doc is not None:
+            refused = requires_problem(doc)
+            if refused is not None:
+                unsupported.append(refused)
+                continue
             file_problems.extend(_check_file(doc, env, key, state, read_ok=not file_problems))
         problems.extend(sorted(file_problems, key=_position))
+    # The only problems worth showing then (the rest may be a newer config language): one
+    # line, or one per file when several refuse.
+    if len(unsupported) == 1:
+        raise AdapterSyncError(unsupported[0].message, unsupported[0].location)
+    if unsupported:
+        raise ConfigError(unsupported)
     ignore: tuple[str, ...] = tuple(state.ignore.value) if state.ignore else ()
     if ignore:
         for connector in state.connectors.values():
@@ -110,8 +122,8 @@ def _check_file(doc: Document, env: Mapping[str, str], key: str | None, state: _
     data = doc.data
     if not isinstance(data, dict):
         return [Problem(
-            f"the top level must be a mapping (keys: version, prune, ignore, protect, safety, "
-            f"defaults, connectors), not {describe(data)}", doc.locate(()))]
+            f"the top level must be a mapping (keys: version, requires, prune, ignore, protect, "
+            f"safety, defaults, connectors), not {describe(data)}", doc.locate(()))]
     problems: list[Problem] = []
     interpolate_document(doc, env, key, problems)
     problems.extend(schema_problems(doc))

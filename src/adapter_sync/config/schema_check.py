@@ -39,6 +39,15 @@ def validate(data, custom_formats={}, name_prefix=None):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".version must be integer or null")
             if not (isinstance(data__version, (int, float)) and not isinstance(data__version, bool) and data__version == 1 or data__version is None):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".version must be one of [1, None]")
+        if "requires" in data_keys:
+            data_keys.remove("requires")
+            data__requires = data["requires"]
+            if not isinstance(data__requires, (str, NoneType)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".requires must be string or null")
+            if isinstance(data__requires, str):
+                data__requires_len = len(data__requires)
+                if data__requires_len < 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".requires must be longer than or equal to 1 characters")
         if "prune" in data_keys:
             data_keys.remove("prune")
             data__prune = data["prune"]
