@@ -61,7 +61,7 @@ def test_a_cut_markdown_plan_names_where_the_whole_plan_is() -> None:
 def test_without_a_place_the_note_says_how_to_save_the_whole_plan() -> None:
     md = render_markdown(big_plan())
     note = md[md.index("not shown here"):]
-    assert "`adapter-sync plan --out PLANFILE`" in note and "`adapter-sync show PLANFILE`" in note
+    assert "`adapter-sync plan --out FILE`" in note and "`adapter-sync show FILE`" in note
     assert "job summary" not in md
 
 

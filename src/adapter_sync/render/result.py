@@ -108,8 +108,10 @@ def render_result_markdown(result: Result) -> str:
         outcomes = [o for o in result.outcomes if o.status == status]
         if not outcomes:
             continue
-        if not budget.add(["", f"#### {title} ({len(outcomes)})", ""] + _md_table(
-                ["Action", "Connector", "Why"]), actions=len(outcomes)):
+        head = ["", f"#### {title} ({len(outcomes)})", "", *_md_table(["Action", "Connector",
+                                                                      "Why"])]
+        if budget.left_out or not budget.add(head):
+            budget.left_out += len(outcomes)
             continue
         for number, outcome in enumerate(outcomes):
             action = outcome.action
