@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Literal
 
-from adapter_sync.errors import AdapterSyncError, Location
+from adapter_sync.errors import AdapterSyncError, Location, Problem
 
 #: Event kinds a connector may accept (adapter-api.md). An empty set means "all kinds".
 KINDS: tuple[str, ...] = ("email", "page", "message", "calendar", "issue", "custom")
@@ -75,6 +75,39 @@ class Desired:
     files: tuple[str, ...] = ()
     protect: tuple[str, ...] = ()
     safety: SafetyRules = field(default_factory=lambda: SafetyRules())
+    #: The organisation's policy rules (config ``policy:``), compiled (see :mod:`.policy`).
+    policy: tuple[PolicyRule, ...] = ()
+    #: Declared connectors breaking a ``warning`` rule: located (shown by validate) and as
+    #: findings (carried by the plan). Breaking an ``error`` rule fails the load instead.
+    policy_warnings: tuple[Problem, ...] = ()
+    policy_findings: tuple[PolicyFinding, ...] = ()
+
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class PolicyRule:
+    """One rule of the config's ``policy:``: a JSON Schema every connector it ``match``es (all
+    when empty) must also satisfy. ``label``: its message, or "policy rule N". ``checker``:
+    the compiled schema (an opaque :class:`adapter_sync.policy.Checker`), built once."""
+
+    schema: Any
+    label: str
+    match: tuple[str, ...] = ()
+    severity: Severity = "error"
+    location: Location | None = None
+    checker: Any = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class PolicyFinding:
+    """A connector that breaks an organisation policy rule (config ``policy:``)."""
+    source_name: str
+    rule: str            # the rule's message (or "policy rule N" when it has none)
+    severity: Literal["error", "warning"]
+    error: str           # the schema's own error, one line
+    managed: bool        # declared in the config (False: a live connector not declared)
 
 
 @dataclass(frozen=True)
@@ -355,6 +388,8 @@ class Plan:
     ``protected``: live active connectors pruning passed over because ``protect`` matches
     them. ``drift_resolved``: with a base, connectors whose drift this config adopts (the base
     config's plan changes them, this one does not). ``safety``: what apply will say.
+    ``policy``: connectors breaking a policy rule: live ones not declared (never acted on),
+    and declared ones breaking a ``warning`` rule.
     """
 
     actions: tuple[Action, ...] = ()
@@ -366,6 +401,7 @@ class Plan:
     safety: Safety = field(default_factory=Safety)
     provenance: Provenance | None = None
     estimate: Estimate | None = None
+    policy: tuple[PolicyFinding, ...] = ()
 
     @property
     def summary(self) -> dict[str, int]:
