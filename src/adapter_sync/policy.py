@@ -234,6 +234,24 @@ def _trivial(_value: Any) -> Hashable:
     return ()
 
 
+def _string_projector(pattern: str | None, lengths: bool) -> Callable[[Any], Hashable]:
+    """For ``pattern``/``minLength``/``maxLength`` alone: a string is judged only by whether
+    the pattern is found in it (``re.search``, as jsonschema does) and by its length."""
+    import re
+
+    try:
+        search = re.compile(pattern).search if pattern is not None else None
+    except re.error:
+        return _whole
+
+    def project_string(value: Any) -> Hashable:
+        if not isinstance(value, str):
+            return _whole(value)
+        return ("s", search is None or search(value) is not None, len(value) if lengths else 0)
+
+    return project_string
+
+
 def _projector(schema: Any) -> Callable[[Any], Hashable]:
     """A function whose result is equal for two instances only if ``schema`` judges them
     alike (both valid or both not): the parts of the instance the schema looks at."""
@@ -242,6 +260,8 @@ def _projector(schema: Any) -> Callable[[Any], Hashable]:
     keys = set(schema) - _ANNOTATIONS
     if not keys:
         return _trivial
+    if keys <= {"pattern", "minLength", "maxLength"} and isinstance(schema.get("pattern", ""), str):
+        return _string_projector(schema.get("pattern"), bool(keys - {"pattern"}))
     if keys <= _VALUE_KEYWORDS:
         return _whole
     props, required = schema.get("properties", {}), schema.get("required", [])

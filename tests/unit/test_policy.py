@@ -641,6 +641,9 @@ SCHEMAS = [
      "maxProperties": 2},
     {"anyOf": [{"required": ["a"]}, {"required": ["b"]}]},
     {"additionalProperties": False, "properties": {"a": {}}},
+    {"properties": {"owner": {"pattern": "^te", "maxLength": 5}, "a": {"pattern": "x"}},
+     "required": ["a"]},
+    {"items": {"minLength": 1}, "maxItems": 2},
 ]
 values = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(-2, 2), st.sampled_from(
