@@ -158,12 +158,21 @@ class Engine:
         if base is not None:
             from adapter_sync.base import load_base
 
-            base_desired = load_base(base, paths, self.validate)
+            base_desired = load_base(base, paths, self._base_config)
         live, limit = self._run(self._fetch_with_limit)
         plan = self._plan(desired, live, prune, selection)
         if base_desired is not None:
             plan = label_origins(plan, self._plan(base_desired, live, prune, selection))
         return Planned(self._finish(plan, desired, live, selection, base, limit), live, desired)
+
+    def _base_config(self, paths: Sequence[str]) -> Desired:
+        """The base config of a three-way plan: its connectors; its policy is not read (it
+        changes no action, and the files it names may lie outside the paths read at a git
+        revision)."""
+        from adapter_sync import config
+
+        key = self.settings.api_key
+        return config.load(paths, api_key=key.reveal() if key else None, check_policy=False)
 
     async def _fetch_with_limit(self, client: AdapterClient) -> tuple[Live, int | None]:
         live = await self._fetch(client)

@@ -665,3 +665,30 @@ def test_remembered_verdicts_agree_with_jsonschema(instances: list[object]) -> N
         for instance in instances:
             assert (not checker.errors(instance)) == reference.is_valid(instance), (
                 schema, instance)
+
+
+def test_the_base_of_a_three_way_plan_is_read_without_its_policy(tmp_path: Path) -> None:
+    """The base's rules change no action, and at a git revision the files they name may not
+    be among the paths read: they are not opened."""
+    engine = sandbox_engine(tmp_path)
+    seed(engine, tmp_path)
+    base = write(tmp_path, "base/connectors.yaml", "policy:\n  - include: ../gone.yaml\n"
+                 "connectors:\n  crm: {name: CRM, metadata: {owner: a}}\n")
+    config = write(tmp_path, "new/connectors.yaml", "connectors:\n"
+                   "  crm: {name: CRM, metadata: {owner: a}}\n  wiki: {name: Wiki 2}\n")
+    planned = engine.plan([str(config)], base=str(base.parent))
+    assert [(a.source_name, a.origin) for a in planned.plan.actions] == [("wiki", "change")]
+    with pytest.raises(ConfigError, match="gone.yaml: no such file"):
+        load([str(base)])
+
+
+def test_plan_shows_the_declared_warnings_on_stderr(tmp_path: Path) -> None:
+    config = write(tmp_path, "c.yaml", "policy:\n  - severity: warning\n"
+                   "    schema: {properties: {name: {maxLength: 2}}}\n"
+                   "connectors:\n  crm: {name: CRM}\n")
+    result = run(["--api-url", f"sandbox:{tmp_path / 'sandbox.db'}", "plan", "--format",
+                  "json", str(config)])
+    assert result.code == 0, result.err
+    assert (f"Warning: {config}:5:15: connectors.crm.name: policy: policy rule 1: 'CRM' is "
+            "too long\n") in result.err
+    json.loads(result.out)  # stdout: the document alone

@@ -56,12 +56,14 @@ class _State:
 
 
 def load(paths: Sequence[str] = (), *, env: Mapping[str, str] | None = None,
-         api_key: str | None = None) -> Desired:
+         api_key: str | None = None, check_policy: bool = True) -> Desired:
     """Read and validate every config file; raise :class:`ConfigError` with all problems.
 
     ``env`` (default ``os.environ``) gives the values of ``${VAR}`` references. ``api_key`` is
     the API key that no value, metadata key or source_name may hold (None: no such check); it
-    is never read from the environment here, and no message shows it.
+    is never read from the environment here, and no message shows it. ``check_policy=False``
+    reads no ``policy:`` rule (the files they name are not opened): for the base config of a
+    three-way plan, whose connectors alone matter.
     """
     files, problems = find(paths)
     if problems:
@@ -73,7 +75,8 @@ def load(paths: Sequence[str] = (), *, env: Mapping[str, str] | None = None,
     for path in files:
         doc, file_problems = yamlload.read(path, str(path))
         if doc is not None:
-            file_problems.extend(_check_file(doc, env, key, state, read_ok=not file_problems))
+            file_problems.extend(_check_file(doc, env, key, state, read_ok=not file_problems,
+                                             check_policy=check_policy))
         problems.extend(sorted(file_problems, key=_position))
     ignore: tuple[str, ...] = tuple(state.ignore.value) if state.ignore else ()
     if ignore:
@@ -151,7 +154,7 @@ def _position(problem: Problem) -> tuple[int, int]:
 
 
 def _check_file(doc: Document, env: Mapping[str, str], key: str | None, state: _State,
-                read_ok: bool = True) -> list[Problem]:
+                read_ok: bool = True, check_policy: bool = True) -> list[Problem]:
     data = doc.data
     if not isinstance(data, dict):
         return [Problem(
@@ -184,7 +187,7 @@ def _check_file(doc: Document, env: Mapping[str, str], key: str | None, state: _
                 f"{name}: {_show(value)} conflicts with {name}: {_show(current.value)} at "
                 f"{current.location}; set it in one file, or identically in every file", here))
     policy = data.get("policy")
-    if isinstance(policy, list):
+    if isinstance(policy, list) and check_policy:
         _policy_setting(doc, policy, state, problems)
     if read_ok and not problems:
         _build(doc, connectors, state, problems)
