@@ -252,14 +252,29 @@ def test_a_rule_with_an_unknown_key_or_no_schema_is_an_error(tmp_path: Path) -> 
 policy:
   - schema: {}
     sevrity: warning
-  - message: no schema
   - {schema: {}, severity: fatal}
 """)
-    got = problems_of(path)
-    assert any("policy[0]: unknown key 'sevrity' (did you mean 'severity'?)" in p
-               for p in got), got
-    assert any("policy[1]: missing required key 'schema'" in p for p in got), got
-    assert any("policy[2].severity: unknown severity 'fatal'" in p for p in got), got
+    assert problems_of(path) == [
+        f"{path}:3:5: policy[0]: unknown key 'sevrity' (did you mean 'severity'?)",
+        f"{path}:4:28: policy[1].severity: unknown severity 'fatal'; expected one of: error, "
+        "warning"]  # each once
+    path.write_text("policy:\n  - message: no schema\n  - {include: x.yaml, match: [a]}\n")
+    assert problems_of(path) == [
+        f"{path}:2:5: policy[0]: missing required key 'schema'",
+        f"{path}:3:5: policy[1]: include stands alone (found also: match)"]
+
+
+def test_the_rules_of_an_included_file_are_checked_too(tmp_path: Path) -> None:
+    write(tmp_path, "org.yaml", "policy:\n  - {schema: {}, severity: fatal}\n  - schema: 3\n"
+          "  - {schema: {}, colour: red}\n")
+    path = write(tmp_path, "connectors.yaml", "policy:\n  - include: org.yaml\n")
+    org = tmp_path / "org.yaml"
+    assert problems_of(path) == [
+        f"{org}:2:28: policy[0].severity: expected error or warning",
+        f"{org}:3:13: policy[1].schema: expected a mapping (an inline JSON Schema) or a file "
+        "path",
+        f"{org}:4:18: policy[2]: unknown key 'colour' (a rule has schema, match, message, "
+        "severity)"]
 
 
 # --- hostile input --------------------------------------------------------------------------

@@ -187,7 +187,7 @@ def _check_file(doc: Document, env: Mapping[str, str], key: str | None, state: _
                 f"{name}: {_show(value)} conflicts with {name}: {_show(current.value)} at "
                 f"{current.location}; set it in one file, or identically in every file", here))
     policy = data.get("policy")
-    if isinstance(policy, list) and check_policy:
+    if isinstance(policy, list) and check_policy and not problems:  # its shape is checked
         _policy_setting(doc, policy, state, problems)
     if read_ok and not problems:
         _build(doc, connectors, state, problems)
