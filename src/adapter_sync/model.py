@@ -90,7 +90,8 @@ Severity = Literal["error", "warning"]
 class PolicyRule:
     """One rule of the config's ``policy:``: a JSON Schema every connector it ``match``es (all
     when empty) must also satisfy. ``label``: its message, or "policy rule N". ``checker``:
-    the compiled schema (an opaque :class:`adapter_sync.policy.Checker`), built once."""
+    what :func:`adapter_sync.policy.compile_rule` built once (the compiled schema and the
+    compiled globs), opaque here."""
 
     schema: Any
     label: str

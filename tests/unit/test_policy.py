@@ -471,15 +471,17 @@ def test_the_example_policies_validate_and_catch_what_they_promise(tmp_path: Pat
     for env in ("staging", "prod"):
         desired = load([str(REPO / "examples" / "with-policy" / env)])
         assert len(desired.policy) == 4 and not desired.policy_warnings
-    prod = (REPO / "examples/with-policy/prod/connectors.yaml").read_text()
-    bad = prod.replace("metadata: {owner: team-sre}", "metadata: {owner: sre, env: staging}")
+    import shutil
+
+    for folder in ("policies", "with-policy"):  # a copy, laid out alike
+        shutil.copytree(REPO / "examples" / folder, tmp_path / folder)
+    path = tmp_path / "with-policy/prod/connectors.yaml"
+    bad = path.read_text()
+    bad = bad.replace("metadata: {owner: team-sre}", "metadata: {owner: sre, env: staging}")
     bad = bad.replace("accepted_kinds: [email]\n", "accepted_kinds: [email, issue]\n")
     bad = bad.replace("  support-inbox:", "  helpdesk:")
-    path = write(REPO / "examples/with-policy/prod", ".test-bad.yaml", bad)
-    try:
-        got = problems_of(path)
-    finally:
-        path.unlink()
+    path.write_text(bad)
+    got = problems_of(path)
     text = "\n".join(got)
     assert "billing connectors accept only email and message events: 'issue'" in text
     assert "connectors.helpdesk.source_name: policy: source_names start with a team prefix" \
