@@ -21,15 +21,18 @@ from typing import Any
 
 from adapter_sync.model import LiveConnector, PolicyFinding, PolicyRule, glob_matcher
 
-#: Keywords that only annotate: they never change validity.
+#: Keywords that never change validity by themselves (annotations, and definitions that only
+#: a $ref, which the projections do not follow, could use).
 _ANNOTATIONS = frozenset({"title", "description", "$comment", "examples", "default",
-                          "deprecated", "readOnly", "writeOnly", "$schema", "$id"})
+                          "deprecated", "readOnly", "writeOnly", "$schema", "$id", "$defs",
+                          "definitions"})
 #: Keywords that look at the value itself (not into it through another schema).
 _VALUE_KEYWORDS = frozenset({"type", "enum", "const", "pattern", "minLength", "maxLength",
                              "format", "minimum", "maximum", "exclusiveMinimum",
                              "exclusiveMaximum", "multipleOf", "minProperties",
                              "maxProperties", "minItems", "maxItems", "uniqueItems"})
 _REF_KEYWORDS = ("$ref", "$dynamicRef", "$recursiveRef")
+_DRAFT3 = ("http://json-schema.org/draft-03/schema#", "http://json-schema.org/draft-03/schema")
 #: Verdicts remembered per checker at most (then it just validates).
 _CACHE_LIMIT = 100_000
 #: A schema error is cut to this many characters (one line).
@@ -112,10 +115,12 @@ class Checker:
             raise PolicyError("not a valid JSON Schema: nested too deeply") from None
         self._validator = cls(schema, registry=Registry(  # type: ignore[call-arg]
             retrieve=_refuse_retrieval))
-        try:
-            self._project: Callable[[Any], Hashable] = _projector(schema)
-        except RecursionError:  # a schema nested thousands deep: no projection
-            self._project = _freeze
+        self._project: Callable[[Any], Hashable] = _freeze
+        if cls.META_SCHEMA.get("$schema", "") not in _DRAFT3:  # draft 3's type takes schemas
+            try:
+                self._project = _projector(schema)
+            except RecursionError:  # a schema nested thousands deep: no projection
+                pass
         self._verdicts: dict[Hashable, bool] = {}
         try:  # one probe: a schema that loops on itself ({"$ref": "#"}) fails here, once
             next(self._validator.iter_errors({}), None)

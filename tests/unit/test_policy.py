@@ -661,6 +661,8 @@ SCHEMAS = [
     {"properties": {"owner": {"pattern": "^te", "maxLength": 5}, "a": {"pattern": "x"}},
      "required": ["a"]},
     {"items": {"minLength": 1}, "maxItems": 2},
+    {"$defs": {"x": {"type": "string"}}, "properties": {"a": {"$ref": "#/$defs/x"}},
+     "required": ["owner"]},
 ]
 values = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(-2, 2), st.sampled_from(
