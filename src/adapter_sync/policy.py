@@ -17,6 +17,7 @@ Errors are always explained by jsonschema on the instance itself.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from contextlib import suppress
 from typing import Any
 
 from adapter_sync.model import LiveConnector, PolicyFinding, PolicyRule, glob_matcher
@@ -117,10 +118,8 @@ class Checker:
             retrieve=_refuse_retrieval))
         self._project: Callable[[Any], Hashable] = _freeze
         if cls.META_SCHEMA.get("$schema", "") not in _DRAFT3:  # draft 3's type takes schemas
-            try:
+            with suppress(RecursionError):  # a schema nested thousands deep: no projection
                 self._project = _projector(schema)
-            except RecursionError:  # a schema nested thousands deep: no projection
-                pass
         self._verdicts: dict[Hashable, bool] = {}
         try:  # one probe: a schema that loops on itself ({"$ref": "#"}) fails here, once
             next(self._validator.iter_errors({}), None)
