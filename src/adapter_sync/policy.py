@@ -45,7 +45,11 @@ Path = tuple[str | int, ...]
 
 class PolicyError(ValueError):
     """A rule's schema cannot be used: not a valid JSON Schema, a reference outside itself,
-    or a schema that recurses without end."""
+    or a schema that recurses without end. ``path``: where in the schema, when known."""
+
+    def __init__(self, message: str, path: Path = ()) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 def one_line(text: str) -> str:
@@ -109,9 +113,8 @@ class Checker:
         try:
             cls.check_schema(schema)
         except SchemaError as exc:
-            where = "/".join(str(p) for p in exc.absolute_path)  # in the schema
-            raise PolicyError(f"not a valid JSON Schema: {one_line(exc.message)}"
-                              + (f" (at {where})" if where else "")) from None
+            raise PolicyError(f"not a valid JSON Schema: {one_line(exc.message)}",
+                              tuple(exc.absolute_path)) from None
         except RecursionError:
             raise PolicyError("not a valid JSON Schema: nested too deeply") from None
         self._validator = cls(schema, registry=Registry(  # type: ignore[call-arg]

@@ -203,7 +203,7 @@ policy:
 """)
     got = problems_of(path)
     assert len(got) == 1
-    assert got[0].startswith(f"{path}:6:5: policy[1].schema: {tmp_path / 'bad.schema.json'}: "
+    assert got[0].startswith(f"{path}:6:13: policy[1].schema: {tmp_path / 'bad.schema.json'}: "
                              "not a valid JSON Schema: 12 is not valid under any of the given "
                              "schemas")
 
@@ -214,8 +214,8 @@ policy:
   - schema: {required: name}
 """)
     got = problems_of(path)
-    assert got == [f"{path}:2:5: policy[0].schema: not a valid JSON Schema: 'name' is not of "
-                   "type 'array' (at required)"]
+    assert got == [f"{path}:2:24: policy[0].schema.required: not a valid JSON Schema: 'name' is "
+                   "not of type 'array'"]
 
 
 @pytest.mark.parametrize("content, reason", [
@@ -229,7 +229,7 @@ def test_a_policy_file_that_is_not_json_is_an_error(tmp_path: Path, content: byt
     (tmp_path / "rule.json").write_bytes(content)
     path = write(tmp_path, "connectors.yaml", "policy:\n  - schema: rule.json\n")
     got = problems_of(path)
-    assert len(got) == 1 and reason in got[0] and got[0].startswith(f"{path}:2:5: ")
+    assert len(got) == 1 and reason in got[0] and got[0].startswith(f"{path}:2:13: ")
 
 
 def test_a_yaml_policy_file_that_is_not_yaml_is_an_error(tmp_path: Path) -> None:
@@ -237,14 +237,14 @@ def test_a_yaml_policy_file_that_is_not_yaml_is_an_error(tmp_path: Path) -> None
     path = write(tmp_path, "connectors.yaml", "policy:\n  - schema: rule.yaml\n")
     got = problems_of(path)
     assert got[0].startswith(f"{tmp_path / 'rule.yaml'}:2:1: YAML syntax error")
-    assert got[1] == f"{path}:2:5: policy[0].schema: {tmp_path / 'rule.yaml'}: cannot be read " \
+    assert got[1] == f"{path}:2:13: policy[0].schema: {tmp_path / 'rule.yaml'}: cannot be read " \
                      "(see above)"
 
 
 def test_a_missing_policy_file_is_an_error(tmp_path: Path) -> None:
     path = write(tmp_path, "connectors.yaml", "policy:\n  - schema: nowhere.json\n")
     assert problems_of(path) == [
-        f"{path}:2:5: policy[0].schema: {tmp_path / 'nowhere.json'}: no such file"]
+        f"{path}:2:13: policy[0].schema: {tmp_path / 'nowhere.json'}: no such file"]
 
 
 def test_a_rule_with_an_unknown_key_or_no_schema_is_an_error(tmp_path: Path) -> None:
@@ -322,10 +322,10 @@ connectors:
 """)
     got = problems_of(path)
     assert len(got) == 2
-    assert got[0].startswith(f"{path}:2:5: policy[0].schema: {tmp_path / 'remote.schema.json'}:"
+    assert got[0].startswith(f"{path}:2:13: policy[0].schema: {tmp_path / 'remote.schema.json'}:"
                              f" refers to '{url}' outside the schema; policies are checked "
                              "offline and nothing is fetched")
-    assert got[1].startswith(f"{path}:3:5: policy[1].schema: refers to '{url}#/definitions/x'")
+    assert got[1].startswith(f"{path}:3:13: policy[1].schema: refers to '{url}#/definitions/x'")
     result = run(["validate", str(path)])
     assert result.code == 1 and "nothing is fetched" in result.err
     assert seen == []  # no request reached the server
@@ -362,7 +362,7 @@ connectors:
   a: {name: A, metadata: {owner: x}}
 """)
     got = problems_of(path)
-    assert got == [f"{path}:2:5: policy[0].schema: the schema refers to itself without end"]
+    assert got == [f"{path}:2:13: policy[0].schema: the schema refers to itself without end"]
 
 
 def test_a_deeply_nested_policy_file_is_refused_without_a_crash(tmp_path: Path) -> None:
@@ -370,7 +370,7 @@ def test_a_deeply_nested_policy_file_is_refused_without_a_crash(tmp_path: Path) 
     (tmp_path / "deep.json").write_text('{"not":' * depth + "{}" + "}" * depth)
     path = write(tmp_path, "connectors.yaml", "policy:\n  - schema: deep.json\n")
     got = problems_of(path)
-    assert len(got) == 1 and got[0].startswith(f"{path}:2:5: policy[0].schema: ")
+    assert len(got) == 1 and got[0].startswith(f"{path}:2:13: policy[0].schema: ")
     assert "nested too deeply" in got[0]
 
 

@@ -42,8 +42,11 @@ class Entry:
     doc: Document = field(compare=False, repr=False)
     path: DocPath = field(compare=False)  # where the entry is in ``doc``
 
-    def locate(self) -> Location:
-        return self.doc.locate(self.path)
+    def locate(self, inside: DocPath = ()) -> Location:
+        """Where the rule's ``schema`` is written; ``inside`` an inline one, that place in it
+        (the deepest written)."""
+        return self.doc.locate((*self.path, "schema", *(inside if self.schema_file is None
+                                                         else ())))
 
 
 def entries(doc: Document, value: Any, problems: list[Problem], *,
@@ -207,9 +210,13 @@ def compile_rules(found: list[Entry], problems: list[Problem]) -> tuple[PolicyRu
             rules.append(compile_rule(schema, entry.message or f"policy rule {n}",
                                       entry.match, entry.severity))
         except PolicyError as exc:
-            source = f" {entry.schema_file}:" if entry.schema_file else ""
-            problems.append(Problem(f"{dotted(entry.path)}.schema:{source} {exc}",
-                                    entry.locate()))
+            if entry.schema_file is None:  # the place in the inline schema
+                text = f"{dotted((*entry.path, 'schema', *exc.path))}: {exc}"
+            else:
+                inside = "/".join(str(p) for p in exc.path)
+                text = f"{dotted(entry.path)}.schema: {entry.schema_file}: {exc}" + (
+                    f" (at {inside})" if inside else "")
+            problems.append(Problem(text, entry.locate(exc.path)))
     return tuple(rules)
 
 
