@@ -64,21 +64,22 @@ def _refuse_retrieval(uri: str) -> Any:
     raise NoSuchResource(ref=uri)  # type: ignore[call-arg]  # attrs
 
 
-def remote_refs(schema: Any) -> list[str]:
+def remote_refs(schema: Any) -> list[tuple[Path, str]]:
     """Every ``$ref`` (``$dynamicRef``, ``$recursiveRef``) of ``schema`` that does not point
-    inside the schema itself (``#...``). Walked without recursion: any depth is fine."""
-    found: list[str] = []
-    stack = [schema]
+    inside the schema itself (``#...``), with where it is. Walked without recursion: any depth
+    is fine."""
+    found: list[tuple[Path, str]] = []
+    stack: list[tuple[Path, Any]] = [((), schema)]
     while stack:
-        node = stack.pop()
+        path, node = stack.pop()
         if isinstance(node, dict):
             for key in _REF_KEYWORDS:
                 ref = node.get(key)
                 if isinstance(ref, str) and not ref.startswith("#"):
-                    found.append(ref)
-            stack.extend(node.values())
+                    found.append(((*path, key), ref))
+            stack.extend(((*path, k), v) for k, v in node.items())
         elif isinstance(node, list):
-            stack.extend(node)
+            stack.extend(((*path, i), v) for i, v in enumerate(node))
     return found
 
 
@@ -99,10 +100,11 @@ class Checker:
             raise PolicyError(f"a schema is a mapping (or true/false), not {type(schema).__name__}")
         remote = remote_refs(schema)
         if remote:
+            path, ref = remote[0]
             raise PolicyError(
-                f"refers to {remote[0]!r} outside the schema; policies are checked offline and "
+                f"refers to {ref!r} outside the schema; policies are checked offline and "
                 "nothing is fetched: copy what it refers to into the schema (under $defs) and "
-                "refer to it as '#/$defs/...'")
+                "refer to it as '#/$defs/...'", path)
         cls = validator_for(schema, default=None)
         if cls is None:
             cls = Draft202012Validator

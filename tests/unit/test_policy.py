@@ -325,7 +325,8 @@ connectors:
     assert got[0].startswith(f"{path}:2:13: policy[0].schema: {tmp_path / 'remote.schema.json'}:"
                              f" refers to '{url}' outside the schema; policies are checked "
                              "offline and nothing is fetched")
-    assert got[1].startswith(f"{path}:3:13: policy[1].schema: refers to '{url}#/definitions/x'")
+    assert got[0].endswith("(at properties/metadata/$ref)")
+    assert got[1].startswith(f"{path}:3:20: policy[1].schema.$ref: refers to '{url}#/definitions/x'")
     result = run(["validate", str(path)])
     assert result.code == 1 and "nothing is fetched" in result.err
     assert seen == []  # no request reached the server
