@@ -712,3 +712,12 @@ def test_plan_shows_the_declared_warnings_on_stderr(tmp_path: Path) -> None:
     assert (f"Warning: {config}:5:15: connectors.crm.name: policy: policy rule 1: 'CRM' is "
             "too long\n") in result.err
     json.loads(result.out)  # stdout: the document alone
+
+
+def test_an_unusable_rule_is_reported_with_the_other_problems(tmp_path: Path) -> None:
+    path = write(tmp_path, "connectors.yaml", "policy:\n  - schema: {type: 12}\n"
+                 "connectors:\n  crm: {name: CRM, active: maybe}\n")
+    got = problems_of(path)
+    assert len(got) == 2
+    assert got[0].startswith(f"{path}:4:28: connectors.crm.active: expected true or false")
+    assert got[1].startswith(f"{path}:2:20: policy[0].schema.type: not a valid JSON Schema")

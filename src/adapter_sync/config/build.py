@@ -20,7 +20,7 @@ from typing import Any
 from adapter_sync.config import policyload, yamlload
 from adapter_sync.config.discovery import find
 from adapter_sync.config.interpolate import interpolate_document
-from adapter_sync.config.schema import schema_problems
+from adapter_sync.config.schema import schema_problems, valid_document
 from adapter_sync.config.yamlload import Document, describe
 from adapter_sync.errors import ConfigError, Location, Problem
 from adapter_sync.model import (
@@ -90,7 +90,7 @@ def load(paths: Sequence[str] = (), *, env: Mapping[str, str] | None = None,
     rules: tuple[PolicyRule, ...] = ()
     warnings: list[Problem] = []
     findings: list[PolicyFinding] = []
-    if state.policy is not None and not problems:
+    if state.policy is not None:  # its own problems are reported with any other
         rules = policyload.compile_rules(state.policy.value, problems)
         if not problems:
             policyload.check_connectors(rules, state.built, problems, warnings, findings)
@@ -187,8 +187,8 @@ def _check_file(doc: Document, env: Mapping[str, str], key: str | None, state: _
                 f"{name}: {_show(value)} conflicts with {name}: {_show(current.value)} at "
                 f"{current.location}; set it in one file, or identically in every file", here))
     policy = data.get("policy")
-    if isinstance(policy, list) and check_policy and not problems:  # its shape is checked
-        _policy_setting(doc, policy, state, problems)
+    if isinstance(policy, list) and check_policy and valid_document({"policy": policy}):
+        _policy_setting(doc, policy, state, problems)  # (a wrong shape is reported above)
     if read_ok and not problems:
         _build(doc, connectors, state, problems)
     return problems
