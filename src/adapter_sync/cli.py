@@ -52,7 +52,8 @@ def _one_line(text: str) -> str:
     return clean(text)
 
 
-def _github_annotations(error: ConfigError) -> None:
+def _github_annotations(error: ConfigError, level: str = "error") -> None:
+    """``::error`` (or ``::warning``) workflow commands for the problems, in GitHub Actions."""
     if os.environ.get("GITHUB_ACTIONS") != "true":
         return
     def data(text: str) -> str:  # GitHub's workflow-command escaping
@@ -64,7 +65,18 @@ def _github_annotations(error: ConfigError) -> None:
     for problem in error.problems:
         loc = problem.location
         where = f" file={prop(loc.file)},line={loc.line},col={loc.col}" if loc else ""
-        click.echo(_redact(f"::error{where}::{data(problem.message)}"))
+        click.echo(_redact(f"::{level}{where}::{data(problem.message)}"))
+
+
+def _policy_warnings(desired: Any) -> int:
+    """The declared connectors breaking a ``warning`` policy rule: one line each on stderr
+    (and a ``::warning`` annotation in GitHub Actions); how many."""
+    warnings = desired.policy_warnings
+    if warnings:
+        _github_annotations(ConfigError(warnings), "warning")
+        for problem in warnings:
+            _echo_err(f"Warning: {_one_line(str(problem))}")
+    return len(warnings)
 
 
 class Context:
@@ -233,8 +245,11 @@ def validate(context: Context, paths: Sequence[str]) -> int:
     ./connectors.yaml if it exists, else ./connectors/.
     """
     desired = context.engine(api=False).validate(paths)
+    warned = _policy_warnings(desired)
     n, f = len(desired.connectors), len(desired.files)
     line = f"OK: {n} connector{'s' * (n != 1)} in {f} file{'s' * (f != 1)} valid."
+    if warned:
+        line += f" {warned} policy warning{'s' * (warned != 1)}."
     inactive = sorted(c.source_name for c in desired.connectors.values() if not c.active)
     if inactive:
         shown = ", ".join(inactive[:10]) + (f" and {len(inactive) - 10} more"
@@ -306,6 +321,8 @@ def plan(context: Context, paths: Sequence[str], format: str, prune: bool,
     engine = context.engine()
     planned = engine.plan(paths, prune=prune, selection=_selection(include, exclude),
                           base=base)
+    if planned.desired is not None:
+        _policy_warnings(planned.desired)
     colour = _use_color()
     # color=: click would strip the codes off a non-terminal even when FORCE_COLOR asked
     click.echo(engine.render(planned.plan, format, color=colour,  # type: ignore[arg-type]
@@ -550,18 +567,23 @@ def _write_summary(engine: Engine, path: str, result: Any) -> None:
               help="Write one file per connector into DIR.")
 @option("--include-inactive", is_flag=True, help="Also import inactive connectors (as active: false).")
 @option("--force", is_flag=True, help="Overwrite existing files.")
+@option("--policy-from", "policy_from", multiple=True, metavar="CONFIG",
+        type=click.Path(dir_okay=True, file_okay=True),
+        help="Warn about written connectors breaking the policy of this config (file or "
+        "folder; repeatable). Default: ./connectors.yaml or ./connectors/ when present.")
 @_selection_options
 @click.pass_obj
 def import_(context: Context, output: str | None, split_dir: str | None,
-            include_inactive: bool, force: bool, include: Sequence[str],
-            exclude: Sequence[str]) -> int:
+            include_inactive: bool, force: bool, policy_from: Sequence[str],
+            include: Sequence[str], exclude: Sequence[str]) -> int:
     """Write YAML for connectors that already exist, to adopt them."""
     if output and split_dir:
         raise click.UsageError("--output and --split cannot be used together")
     imported = context.engine().import_(output=output, split_dir=split_dir,
                                         include_inactive=include_inactive, force=force,
-                                        selection=_selection(include, exclude))
-    for message in imported.left_out:
+                                        selection=_selection(include, exclude),
+                                        policy_from=policy_from)
+    for message in imported.left_out + imported.policy_warnings:
         _echo_err(f"Warning: {_one_line(message)}")
     if split_dir:
         click.echo(f"Wrote {len(imported.written)} file(s) to {split_dir}.", err=True)

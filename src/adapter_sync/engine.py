@@ -43,7 +43,15 @@ if TYPE_CHECKING:
     import httpx
 
     from adapter_sync.client import AdapterClient, WaitEvent
-    from adapter_sync.model import Desired, Live, Outcome, Plan, Result, Selection
+    from adapter_sync.model import (
+        Desired,
+        Live,
+        Outcome,
+        Plan,
+        PolicyFinding,
+        Result,
+        Selection,
+    )
 
 DEFAULT_API_URL = "https://api.adapter.com/v1"
 SANDBOX_SCHEME = "sandbox:"
@@ -106,12 +114,14 @@ class Applied:
 
 @dataclass(frozen=True)
 class Imported:
-    """What ``import`` produced: the YAML text (one file or stdout), or the files written, and
-    why any live connector was left out."""
+    """What ``import`` produced: the YAML text (one file or stdout), or the files written,
+    why any live connector was left out, and the policy rules those written break."""
 
     text: str | None = None
     written: tuple[str, ...] = ()
     left_out: tuple[str, ...] = ()
+    #: One line per way a connector written breaks a rule of the config's policy.
+    policy_warnings: tuple[str, ...] = ()
 
 
 class Engine:
@@ -152,12 +162,21 @@ class Engine:
         if base is not None:
             from adapter_sync.base import load_base
 
-            base_desired = load_base(base, paths, self.validate)
+            base_desired = load_base(base, paths, self._base_config)
         live, client = self._run(self._fetch_with_limit)
         plan = self._plan(desired, live, prune, selection)
         if base_desired is not None:
             plan = label_origins(plan, self._plan(base_desired, live, prune, selection))
         return Planned(self._finish(plan, desired, live, selection, base, client), live, desired)
+
+    def _base_config(self, paths: Sequence[str]) -> Desired:
+        """The base config of a three-way plan: its connectors; its policy is not read (it
+        changes no action, and the files it names may lie outside the paths read at a git
+        revision)."""
+        from adapter_sync import config
+
+        key = self.settings.api_key
+        return config.load(paths, api_key=key.reveal() if key else None, check_policy=False)
 
     async def _fetch_with_limit(self, client: AdapterClient) -> tuple[Live, AdapterClient]:
         live = await self._fetch(client)
@@ -189,7 +208,8 @@ class Engine:
             api_url=_safe_url(self.settings.api_url), selection=selection or Selection(),
             base=base, config_digest=_digest_desired(desired),
             live_digest=live_digest(live, selection))
-        return replace(plan, provenance=provenance, estimate=estimate)
+        return replace(plan, provenance=provenance, estimate=estimate,
+                       policy=_policy_findings(plan, desired, live, selection))
 
     def apply(self, paths: Sequence[str] = (), *, plan_file: str | None = None,
               prune: bool = False, force: bool = False, hooks: Hooks | None = None,
@@ -251,32 +271,43 @@ class Engine:
 
     def import_(self, *, output: str | None = None, split_dir: str | None = None,
                 include_inactive: bool = False, force: bool = False,
-                selection: Selection | None = None) -> Imported:
+                selection: Selection | None = None,
+                policy_from: Sequence[str] = ()) -> Imported:
         """YAML for the live connectors (those ``selection`` matches): returned as text,
         written to ``output``, or one file per connector into ``split_dir``. Existing files
-        are kept unless ``force``."""
-        from adapter_sync import importer
+        are kept unless ``force``. Each connector written is checked against the ``policy:``
+        of the config at ``policy_from`` (by default ``./connectors.yaml`` or
+        ``./connectors/`` when one exists; none: no check), read before any request."""
+        from adapter_sync import config, importer
         from adapter_sync.model import Live
+        from adapter_sync.policy import live_findings
 
         if output and split_dir:
             raise AdapterSyncError("--output and --split cannot be used together")
+        rules = config.load_policy(policy_from) if policy_from or config.default_exists() \
+            else ()
         live = self.live()
         if selection:
             selected = selection.matcher()
             live = Live({k: c for k, c in live.connectors.items() if selected(k)})
         left_out = tuple(self.redact(m) for m in
                          importer.left_out(live, include_inactive=include_inactive))
+        policy_warnings = tuple(
+            self.redact(f"connectors.{f.source_name}: policy ({f.severity}): {f.rule}: {f.error}")
+            for f in live_findings(rules, importer.written(live, include_inactive)))
         if split_dir:
             files = importer.split_files(live, include_inactive=include_inactive)
             written = importer.write_split(
                 {name: self.redact(text) for name, text in files.items()}, split_dir,
                 force=force)
-            return Imported(written=tuple(written), left_out=left_out)
+            return Imported(written=tuple(written), left_out=left_out,
+                            policy_warnings=policy_warnings)
         text = self.redact(importer.to_yaml(live, include_inactive=include_inactive))
         if output:
             importer.write_file(output, text, force=force)
-            return Imported(written=(output,), left_out=left_out)
-        return Imported(text=text, left_out=left_out)
+            return Imported(written=(output,), left_out=left_out,
+                            policy_warnings=policy_warnings)
+        return Imported(text=text, left_out=left_out, policy_warnings=policy_warnings)
 
     # -- outputs --------------------------------------------------------------------------
 
@@ -445,6 +476,24 @@ def _digest_desired(desired: Desired) -> str:
         "protect": sorted(desired.protect),
         "safety": [desired.safety.max_deactivate_percent, desired.safety.min_active,
                    desired.safety.small_account_percent]})
+
+
+def _policy_findings(plan: Plan, desired: Desired, live: Live,
+                     selection: Selection | None) -> tuple[PolicyFinding, ...]:
+    """The plan's policy findings: declared connectors breaking a ``warning`` rule (found by
+    the loader), and the live connectors left unmanaged (or kept by protect) that break any
+    rule; within the selection, sorted by source_name."""
+    if not desired.policy:
+        return ()
+    from adapter_sync.model import Selection
+    from adapter_sync.policy import live_findings
+
+    selected = (selection or Selection()).matcher()
+    managed = tuple(f for f in desired.policy_findings if selected(f.source_name))
+    names = sorted({*plan.unmanaged, *plan.protected})
+    unmanaged = live_findings(desired.policy, [live.connectors[n] for n in names])
+    return tuple(sorted(managed + unmanaged, key=lambda f: f.source_name))
+
 
 
 def unfinished(plan: Plan, outcomes: Sequence[Outcome], why: str) -> Result:

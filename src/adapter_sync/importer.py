@@ -126,6 +126,11 @@ def _selected(live: Live, include_inactive: bool) -> list[LiveConnector]:
     return [c for c in _candidates(live, include_inactive) if not _unknown_kinds(c)]
 
 
+def written(live: Live, include_inactive: bool = False) -> list[LiveConnector]:
+    """The live connectors an import writes, sorted by source_name."""
+    return _selected(live, include_inactive)
+
+
 def left_out(live: Live, *, include_inactive: bool = False) -> list[str]:
     """Why connectors that would be imported are not: one message each.
 
