@@ -453,9 +453,7 @@ class AdapterClient:
                     what, failure, attempt,
                     f"the next wait ({wait:.1f}s) would pass the {policy.deadline:g}s deadline")
             if self._on_wait is not None:
-                self._report("retry", wait, what, attempt + 1,
-                             f"{what}: {failure.summary}; retry {attempt + 1}/{attempts} "
-                             f"in {wait:.1f}s")
+                self._report("retry", wait, what, attempt + 1, failure.summary)
             await self._sleep(wait)
 
     async def _take_turn(self, what: str, deadline_at: float, attempt: int,
@@ -478,10 +476,9 @@ class AdapterClient:
             try:
                 if self._on_wait is not None and turn.reason == "rate_limit" \
                         and wait >= REPORTED_WAIT:
-                    until = self._pacer.to_wall(turn.at)
-                    self._report("rate_limit", wait, what, attempt,
-                                 f"{what}: waiting for the rate limit until {_hhmmss(until)} "
-                                 f"({wait:.1f}s)")
+                    said = failure.summary if failure is not None else ""
+                    self._report("rate_limit", wait, what, attempt, said,
+                                 until=self._pacer.to_wall(turn.at))
                 await self._sleep(wait)
             except BaseException:  # cancelled (or a failing callback): give the turn back
                 self._pacer.cancel(turn)
@@ -525,10 +522,12 @@ class AdapterClient:
                            f"pass the {deadline}")
 
     def _report(self, reason: Literal["rate_limit", "retry"], seconds: float, what: str,
-                attempt: int, message: str) -> None:
+                attempt: int, message: str, *, until: float | None = None) -> None:
+        """Tell ``on_wait`` of a wait: the data, each part once (``message``: only what the
+        server said, if anything; the listener makes the one human line)."""
         assert self._on_wait is not None
-        self._on_wait(WaitEvent(reason, seconds, self._wall() + seconds, what, attempt,
-                                self._redact(message)))
+        until = self._wall() + seconds if until is None else until
+        self._on_wait(WaitEvent(reason, seconds, until, what, attempt, self._redact(message)))
 
     async def _attempt(self, call: Call, params: Mapping[str, str] | None, json: Any,
                        deadline_at: float) -> httpx.Response | BaseException:

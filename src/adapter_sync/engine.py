@@ -29,7 +29,7 @@ Every failure a user can cause is an :class:`~adapter_sync.errors.AdapterSyncErr
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -41,8 +41,16 @@ if TYPE_CHECKING:
 
     import httpx
 
-    from adapter_sync.client import AdapterClient, WaitEvent
-    from adapter_sync.model import Desired, Live, Outcome, Plan, Result, Selection
+    # The public types, named by callers from here (``as``: re-exported for type checkers).
+    from adapter_sync.applier import Stop as Stop
+    from adapter_sync.client import AdapterClient as AdapterClient
+    from adapter_sync.client import WaitEvent as WaitEvent
+    from adapter_sync.model import Desired as Desired
+    from adapter_sync.model import Live as Live
+    from adapter_sync.model import Outcome as Outcome
+    from adapter_sync.model import Plan as Plan
+    from adapter_sync.model import Result as Result
+    from adapter_sync.model import Selection as Selection
 
 DEFAULT_API_URL = "https://api.adapter.com/v1"
 SANDBOX_SCHEME = "sandbox:"
@@ -71,9 +79,11 @@ class Hooks:
 
     ``show_plan(plan)``: the plan about to be applied, before any write (and before a refusal).
     ``approve(plan) -> bool``: asked once a plan with changes passed the safety check; False
-    applies nothing. ``progress(outcome)``: each action's outcome as it finishes. ``stop``: set
-    it (e.g. from a signal handler) to start no new action; the calls in flight finish.
-    (Waits are heard by the engine's ``on_wait``, in every command.)
+    applies nothing. ``progress(outcome)``: each action's outcome as it finishes (a skipped one
+    too). ``stop``: set it (e.g. from a signal handler) to start no new action and send no
+    call still waiting for its turn; the calls in flight finish. A
+    :class:`~adapter_sync.applier.Stop` also says why (``stop.set("SIGTERM")``), and the
+    result repeats it. (Waits are heard by the engine's ``on_wait``, in every command.)
     """
 
     show_plan: Callable[[Plan], None] | None = None
@@ -184,17 +194,30 @@ class Engine:
 
     def apply(self, paths: Sequence[str] = (), *, plan_file: str | None = None,
               prune: bool = False, force: bool = False, hooks: Hooks | None = None,
-              selection: Selection | None = None) -> Applied:
+              selection: Selection | None = None,
+              max_duration: float | None = None) -> Applied:
         """Make the live state match: plan from ``paths`` (or take the saved ``plan_file``,
         refused if stale), refuse a plan that deactivates a protected connector, refuse an
         unsafe plan unless ``force``, ask ``hooks.approve``, then apply. One event loop and one
         client for the whole run. ``selection``: only the source_names it matches (a saved
-        plan keeps the selection it was made with)."""
+        plan keeps the selection it was made with).
+
+        The apply's lifetime is kept here: ``hooks.stop`` (a signal, the output's reader gone)
+        and ``max_duration`` (seconds from this call) stop new actions from starting, and a
+        call held past them (by the rate limit, or before a retry) is not sent. Stopped, the
+        result is partial: every action never started or never sent is ``skipped``, saying
+        why. A deadline that fires once every action finished changes nothing. Interrupted
+        hard (a second signal raising KeyboardInterrupt while calls are in flight), the result
+        has what finished and the rest skipped as not finished.
+        """
         from adapter_sync import planfile
+        from adapter_sync.applier import Lifetime, Stop, Tally
 
         hooks = hooks or Hooks()
+        lifetime = Lifetime(hooks.stop if hooks.stop is not None else Stop(), max_duration)
         desired = None if plan_file else self.validate(paths)  # before any request
         saved = planfile.load(plan_file) if plan_file else None
+        running: list[Tally] = []
 
         async def run(client: AdapterClient) -> Applied:
             from adapter_sync.applier import apply_plan
@@ -224,16 +247,27 @@ class Engine:
                 return Applied(plan, None, approved=False)
             s = self.settings
             backoff = RetryPolicy(s.max_attempts, s.deadline, s.backoff_base).backoff
+            running.append(Tally(plan))
             result = await apply_plan(plan, client, concurrency=s.concurrency,
-                                      progress=hooks.progress, stop=hooks.stop,
-                                      attempts=s.max_attempts, backoff=backoff)
+                                      progress=hooks.progress, lifetime=lifetime,
+                                      tally=running[0], attempts=s.max_attempts,
+                                      backoff=backoff)
             return Applied(plan, result)
 
-        return self._run(run)
+        try:
+            applied: Applied = self._run(run, sleep=lifetime.sleep)
+        except KeyboardInterrupt:
+            if not running:
+                raise
+            tally = running[0]
+            return Applied(tally.plan, tally.unfinished(
+                "not finished (stopped by a second interrupt; a re-run checks them)"))
+        return applied
 
     def live(self) -> Live:
         """The live connectors, inactive ones included (one list call)."""
-        return self._run(self._fetch)
+        live: Live = self._run(self._fetch)
+        return live
 
     def import_(self, *, output: str | None = None, split_dir: str | None = None,
                 include_inactive: bool = False, force: bool = False,
@@ -317,9 +351,11 @@ class Engine:
         path = url[len(SANDBOX_SCHEME):]
         return os.path.abspath(path) if path else inprocess.default_db()
 
-    def connect(self) -> AdapterClient:
+    def connect(self, *, sleep: Callable[[float], Awaitable[None]] | None = None
+                ) -> AdapterClient:
         """The API client for these settings: the one place ``sandbox:`` / ``sandbox:PATH``
-        becomes the in-process emulator (see :attr:`sandbox_db`)."""
+        becomes the in-process emulator (see :attr:`sandbox_db`). ``sleep``: how its waits
+        wait (apply's lifetime ends them early)."""
         from adapter_sync.client import make_client
 
         s = self.settings
@@ -330,20 +366,21 @@ class Engine:
         return make_client(url, key, max_attempts=s.max_attempts, deadline=s.deadline,
                            max_rps=s.max_rps, rate_share=s.rate_share,
                            backoff_base=s.backoff_base, transport=transport,
-                           on_wait=self.on_wait, allow_http=s.allow_http)
+                           on_wait=self.on_wait, allow_http=s.allow_http, sleep=sleep)
 
     async def _fetch(self, client: AdapterClient) -> Live:
         from adapter_sync.model import Live
 
         return Live.from_list(await client.list_connectors())
 
-    def _run(self, work: Callable[[AdapterClient], Any]) -> Any:
+    def _run(self, work: Callable[[AdapterClient], Any], *,
+             sleep: Callable[[float], Awaitable[None]] | None = None) -> Any:
         """Run ``work(client)`` in one event loop with one client, closed afterwards."""
 
         import asyncio
 
         async def main() -> Any:
-            async with self.connect() as client:
+            async with self.connect(sleep=sleep) as client:
                 return await work(client)
 
         return asyncio.run(main())
@@ -362,6 +399,13 @@ def _sandbox(path: str, transport: Any) -> tuple[str, Any, str]:
         except (OSError, sqlite3.Error) as exc:
             raise AdapterSyncError(f"cannot open the sandbox database {db!r}: {exc}") from None
     return inprocess.BASE_URL, transport, inprocess.SANDBOX_KEY
+
+
+def stop_event() -> Stop:
+    """A stop event for :class:`Hooks` that says why it was set (``stop.set("SIGTERM")``)."""
+    from adapter_sync.applier import Stop
+
+    return Stop()
 
 
 def select(include: Sequence[str] = (), exclude: Sequence[str] = ()) -> Selection:
@@ -398,16 +442,6 @@ def _digest_desired(desired: Desired) -> str:
 def _digest_live(live: Live) -> str:
     """A digest of the live snapshot the plan was made from."""
     return _digest([c.to_api() for _, c in sorted(live.connectors.items())])
-
-
-def unfinished(plan: Plan, outcomes: Sequence[Outcome], why: str) -> Result:
-    """The Result of an apply stopped before it could return one: the ``outcomes`` it
-    reported, and every other action of ``plan`` skipped for ``why``."""
-    from adapter_sync.model import Outcome, Result
-
-    finished = {id(o.action) for o in outcomes}
-    rest = tuple(Outcome(a, "skipped", why) for a in plan.actions if id(a) not in finished)
-    return Result(tuple(outcomes) + rest, interrupted=True)
 
 
 def serve_sandbox(*, db: str | None = None, **options: Any) -> None:

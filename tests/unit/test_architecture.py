@@ -16,7 +16,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "src" / "adapter_sync"
 LEAVES = {"errors", "escape", "model"}
 ALLOWED: dict[str, set[str]] = {
     "cli": {"engine", "errors", "escape", "secrets", "progress"},
-    "progress": {"render", *LEAVES},  # the command layer's live display
+    "progress": {"events", *LEAVES},  # the command layer's live display: writes events
+    "events": {"render", *LEAVES},  # the apply's typed events (their lines use the views)
     "engine": {"config", "client", "planner", "applier", "render", "planfile", "importer",
                "retry", "sandbox", "secrets", "base", "schemafiles", *LEAVES},
     "base": {*LEAVES},
