@@ -424,7 +424,7 @@ class _ApplyDisplay:
         """stdout's reader went away: nothing more goes there (not even at exit), and the
         apply stops as it does on Ctrl-C; the report goes to stderr."""
         _stdout_to_devnull()
-        self.interrupted("stdout closed (its reader went away)")
+        self.interrupted("stdout's reader went away")
 
     def report(self, result: Result) -> None:
         self.reporter.close()

@@ -32,8 +32,10 @@ from adapter_sync.escape import clean
 from adapter_sync.model import Outcome, OutcomeStatus, Plan, Result
 from adapter_sync.render import result_heading, result_lines
 
-#: The version of the event stream's shapes (``schemas/events.schema.json``).
+#: The version of the event stream's shapes.
 FORMAT_VERSION = "1.0"
+#: The published JSON Schema of every event (:func:`adapter_sync.schemafiles.path`).
+SCHEMA = "events.schema.json"
 #: The action kinds a plan event counts, in this order.
 KINDS = ("create", "update", "reactivate", "deactivate")
 WaitReason = Literal["rate_limit", "retry"]
