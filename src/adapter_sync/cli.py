@@ -18,7 +18,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
@@ -28,6 +28,8 @@ from adapter_sync.errors import AdapterSyncError, ConfigError
 from adapter_sync.secrets import Redactor, read_key
 
 if TYPE_CHECKING:
+    from types import FrameType
+
     from adapter_sync.engine import Engine, Outcome, Plan, Result, Selection, Stop, WaitEvent
     from adapter_sync.secrets import ApiKey
 
@@ -267,7 +269,7 @@ def validate(context: Context, paths: Sequence[str]) -> int:
     return 0
 
 
-def _use_color(stream: Any = None) -> bool:
+def _use_color(stream: TextIO | None = None) -> bool:
     """Colour when writing to a terminal, unless --no-color, NO_COLOR or TERM=dumb say no;
     FORCE_COLOR asks for it anywhere."""
     if _context().no_color or "NO_COLOR" in os.environ or os.environ.get("TERM") == "dumb":
@@ -461,7 +463,7 @@ def _stop_on_signals(display: _ApplyDisplay) -> Iterator[None]:
     thread; restored afterwards."""
     received: list[int] = []
 
-    def handler(signum: int, frame: Any) -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
         received.append(signum)
         if len(received) > 1:
             raise KeyboardInterrupt  # the second one: stop waiting

@@ -182,3 +182,22 @@ def test_heartbeats_validate_and_say_the_hold(held: float | None) -> None:
     check(beat.to_json())
     assert beat.line().startswith("still applying: 4/10 done, 1 failed, 30s elapsed")
     assert ("waiting for the rate limit until" in beat.line()) == (held is not None)
+
+
+def test_the_schema_is_valid_shipped_and_every_key_is_documented() -> None:
+    from pathlib import Path
+
+    from jsonschema import Draft7Validator
+
+    from adapter_sync import events as events_module
+    from adapter_sync.schemafiles import load
+
+    schema = load(events_module.SCHEMA)
+    Draft7Validator.check_schema(schema)
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "events.md").read_text()
+    for name, definition in schema["definitions"].items():
+        for key in definition.get("properties", {}):
+            assert f"`{key}`" in docs, (name, key)
+        if "properties" in definition:
+            assert f"| `{name}` |" in docs, name
+    assert f'"{FORMAT_VERSION}"' in docs
