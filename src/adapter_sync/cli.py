@@ -380,7 +380,8 @@ class _ApplyDisplay:
         self.reporter = ApplyReporter(
             out=sys.stdout, err=sys.stderr, fmt="json" if output_format == "json" else "text",
             tty=sys.stderr.isatty() and output_format != "json", ascii=_ascii_only(),
-            heartbeat=heartbeat, redact=_redact, on_out_gone=self.out_gone)
+            heartbeat=heartbeat, redact=engine.redact,  # the ticker's thread has no click context
+            on_out_gone=self.out_gone)
 
     def show_plan(self, plan: Plan) -> None:
         colour = _use_color(self.human)
@@ -490,8 +491,9 @@ def _stop_on_signals(display: _ApplyDisplay) -> Iterator[None]:
 @option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True,
               help="API calls in flight at once.")
 @option("--format", "format", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="json: newline-delimited JSON events on stdout (one per "
-              "result, wait and heartbeat, then a summary); human text goes to stderr.")
+              show_default=True, help="json: newline-delimited JSON events on stdout (the "
+              "plan, a result for every action, waits, heartbeats, then a summary; "
+              "docs/events.md); human text goes to stderr.")
 @option("--max-duration", type=click.FloatRange(min=0, min_open=True), default=None,
               metavar="SECONDS", help="After this long, start no new actions and send none "
               "still waiting (e.g. for the rate limit), finish those in flight, report, exit 1 "
@@ -507,8 +509,9 @@ def apply(context: Context, paths: Sequence[str], prune: bool, plan_file: str | 
           exclude: Sequence[str]) -> int:
     """Make the live state match the config: create, update, reactivate, deactivate.
 
-    Each result is printed as it finishes; off a terminal a heartbeat line shows progress
-    at least every 10 s, and waits of a second or more (retries, rate limits) are shown.
+    Each done action is printed as it finishes, and each failure once, in the final report;
+    off a terminal a heartbeat line shows progress at least every 10 s, and waits of a
+    second or more (retries, rate limits) are shown.
     """
     from adapter_sync.engine import Hooks, stop_event
 
