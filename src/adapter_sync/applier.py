@@ -259,6 +259,7 @@ async def apply_plan(
     backoff: Backoff | None = None,
     lifetime: Lifetime | None = None,
     tally: Tally | None = None,
+    stopping: Callable[[str], None] | None = None,
 ) -> Result:
     """Execute every action of ``plan``; never raises for a single action's failure.
 
@@ -266,7 +267,8 @@ async def apply_plan(
     seconds to wait before round n+1 (``backoff(n)``; default: none). ``lifetime``: the stop
     event and the deadline (or just ``stop``); give its ``sleep`` to the client so that a call
     held past them is not sent. ``tally``: where the outcomes are kept as they finish (read
-    it when the apply is cut short).
+    it when the apply is cut short). ``stopping(why)``: told once, when the first action is
+    skipped by a stop or the deadline.
     """
     actions = plan.actions
     life = lifetime or Lifetime(stop if stop is not None else Stop())
@@ -278,11 +280,16 @@ async def apply_plan(
     rounds = _Rounds(attempts, backoff or (lambda _n: 0.0), life.sleep)
     stopped: list[str] = []  # why actions were skipped by a stop or the deadline
 
+    def skipped_by(why: str) -> None:
+        if not stopped and stopping is not None:
+            stopping(why)
+        stopped.append(why)
+
     async def run(index: int, action: Action) -> None:
         async with gate:
             why = life.why()
             if why is not None:
-                stopped.append(why)
+                skipped_by(why)
                 outcome = Outcome(action, "skipped", f"not started: {why}")
             elif life.halted:
                 outcome = Outcome(action, "skipped", "not started: the apply halted")
@@ -297,7 +304,7 @@ async def apply_plan(
             return await _execute(action, client, relister, rounds)
         except NotSent as exc:
             if exc.why is not None:
-                stopped.append(exc.why)
+                skipped_by(exc.why)
             return Outcome(action, "skipped", str(exc))
         except ApiError as exc:
             message = str(exc)

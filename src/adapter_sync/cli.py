@@ -376,6 +376,7 @@ class _ApplyDisplay:
 
         self.engine, self.stop = engine, stop
         self.confirm, self.output_format = confirm, output_format
+        self._said_stopping = False
         self.human = sys.stderr if output_format == "json" else sys.stdout  # JSON owns stdout
         self.reporter = ApplyReporter(
             out=sys.stdout, err=sys.stderr, fmt="json" if output_format == "json" else "text",
@@ -418,9 +419,18 @@ class _ApplyDisplay:
         self.reporter.wait(event)
 
     def interrupted(self, why: str) -> None:
-        """Stop: start no new action; say so once."""
+        """Stop (a signal, stdout's reader gone): start no new action; say so once."""
         if not self.stop.is_set():
             self.stop.set(why)
+            self._say_stopping(why)
+
+    def stopping(self, why: str) -> None:
+        """The engine skipped a first action (e.g. ``--max-duration`` reached): say so, once."""
+        self._say_stopping(why)
+
+    def _say_stopping(self, why: str) -> None:
+        if not self._said_stopping:
+            self._said_stopping = True
             self.reporter.note(f"{why}: finishing the calls in flight, starting no new ones...")
 
     def out_gone(self) -> None:
@@ -534,7 +544,8 @@ def apply(context: Context, paths: Sequence[str], prune: bool, plan_file: str | 
                 selection=None if plan_file else _selection(include, exclude),
                 max_duration=max_duration,
                 hooks=Hooks(show_plan=display.show_plan, approve=display.approve,
-                            progress=display.progress, stop=display.stop))
+                            progress=display.progress, stop=display.stop,
+                            stopping=display.stopping))
     finally:
         display.reporter.close()
         context.wait_sink = None

@@ -83,13 +83,15 @@ class Hooks:
     too). ``stop``: set it (e.g. from a signal handler) to start no new action and send no
     call still waiting for its turn; the calls in flight finish. A
     :class:`~adapter_sync.applier.Stop` also says why (``stop.set("SIGTERM")``), and the
-    result repeats it. (Waits are heard by the engine's ``on_wait``, in every command.)
+    result repeats it. ``stopping(why)``: told once, when a stop or the deadline first leaves
+    an action unstarted. (Waits are heard by the engine's ``on_wait``, in every command.)
     """
 
     show_plan: Callable[[Plan], None] | None = None
     approve: Callable[[Plan], bool] | None = None
     progress: Callable[[Outcome], None] | None = None
     stop: threading.Event | None = None
+    stopping: Callable[[str], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -250,8 +252,8 @@ class Engine:
             running.append(Tally(plan))
             result = await apply_plan(plan, client, concurrency=s.concurrency,
                                       progress=hooks.progress, lifetime=lifetime,
-                                      tally=running[0], attempts=s.max_attempts,
-                                      backoff=backoff)
+                                      tally=running[0], stopping=hooks.stopping,
+                                      attempts=s.max_attempts, backoff=backoff)
             return Applied(plan, result)
 
         try:

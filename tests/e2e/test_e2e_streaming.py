@@ -139,6 +139,7 @@ def test_max_duration_ends_on_time_with_a_partial_report_and_a_rerun_finishes(
     assert f"Apply interrupted: {created} done, 0 failed, {60 - created} skipped." in out
     assert "Stopped early (--max-duration 2s reached)" in out and "apply' again" in out
     assert "not started: --max-duration 2s reached" in out
+    assert "--max-duration 2s reached: finishing the calls in flight" in err  # said as it fires
     assert "Traceback" not in err
     again = run_process(["apply", "--auto-approve", cfg], {
         k: v for k, v in _env(server).items() if k != "PYTHONPATH"})

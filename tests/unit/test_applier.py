@@ -225,8 +225,10 @@ def test_a_stop_skips_what_never_started_and_says_why():
         seen.append(outcome)
         stop.set("SIGTERM")  # after the first result
 
+    told: list[str] = []
     result = asyncio.run(apply_plan(plan(_desired(*"abcd"), Live()), client, concurrency=1,
-                                    progress=progress, stop=stop))
+                                    progress=progress, stop=stop, stopping=told.append))
+    assert told == ["SIGTERM"]  # once
     assert result.count("done") == 1 and result.count("skipped") == 3 and len(seen) == 4
     assert result.interrupted and result.stopped == "SIGTERM" and not result.ok
     assert {o.message for o in seen[1:]} == {"not started: SIGTERM"}
