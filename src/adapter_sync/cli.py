@@ -18,7 +18,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
@@ -28,16 +28,32 @@ from adapter_sync.errors import AdapterSyncError, ConfigError
 from adapter_sync.secrets import Redactor, read_key
 
 if TYPE_CHECKING:
-    from adapter_sync.engine import Engine
+    from types import FrameType
+
+    from adapter_sync.engine import (
+        Desired,
+        Engine,
+        Outcome,
+        Plan,
+        Result,
+        Selection,
+        Stop,
+        WaitEvent,
+    )
+    from adapter_sync.secrets import ApiKey
 
 
-# Set by the group callback, read by main() when an exception escapes a command.
-_state: dict[str, Any] = {"debug": False, "redact": Redactor()}
+def _context() -> Context:
+    """The running command's :class:`Context` (click's context object); outside a command, an
+    empty one (no key read yet: nothing to redact)."""
+    ctx = click.get_current_context(silent=True)
+    found = ctx.find_object(Context) if ctx is not None else None
+    return found if found is not None else Context()
 
 
 def _redact(text: str) -> str:
     """The one redactor (built from the key read at start-up) over any text shown."""
-    return _state["redact"](text)
+    return _context().redact(text)
 
 
 def _echo_err(message: str) -> None:
@@ -52,7 +68,8 @@ def _one_line(text: str) -> str:
     return clean(text)
 
 
-def _github_annotations(error: ConfigError, level: str = "error") -> None:
+def _github_annotations(error: ConfigError, redact: Callable[[str], str],
+                        level: str = "error") -> None:
     """``::error`` (or ``::warning``) workflow commands for the problems, in GitHub Actions."""
     if os.environ.get("GITHUB_ACTIONS") != "true":
         return
@@ -65,22 +82,24 @@ def _github_annotations(error: ConfigError, level: str = "error") -> None:
     for problem in error.problems:
         loc = problem.location
         where = f" file={prop(loc.file)},line={loc.line},col={loc.col}" if loc else ""
-        click.echo(_redact(f"::{level}{where}::{data(problem.message)}"))
+        click.echo(redact(f"::{level}{where}::{data(problem.message)}"))
 
 
-def _policy_warnings(desired: Any) -> int:
+def _policy_warnings(desired: Desired) -> int:
     """The declared connectors breaking a ``warning`` policy rule: one line each on stderr
     (and a ``::warning`` annotation in GitHub Actions); how many."""
     warnings = desired.policy_warnings
     if warnings:
-        _github_annotations(ConfigError(warnings), "warning")
+        _github_annotations(ConfigError(warnings), _redact, "warning")
         for problem in warnings:
             _echo_err(f"Warning: {_one_line(str(problem))}")
     return len(warnings)
 
 
 class Context:
-    """What the global options decide, shared by every command (the click context object)."""
+    """The command's state (the click context object; the CLI keeps none of its own): what
+    the global options decide, the key read once and its redactor, and where the client's
+    waits go. :func:`main` makes it, so it still has the redactor when a command failed."""
 
     api_url: str
     max_attempts: int
@@ -90,22 +109,62 @@ class Context:
     rate_share: float
     allow_http: tuple[str, ...]
 
-    def __init__(self, api_key: Any, **options: Any) -> None:
-        """``options``: every global option, as the group parsed it (defaults included: the
-        one place they are defined is :data:`GLOBAL_OPTIONS`)."""
-        self.api_key = api_key  # read once, at the top (see cli())
+    def __init__(self) -> None:
+        self.api_key: ApiKey | None = None
+        self.started = False  # the group callback ran (the key was read)
+        self.redact = Redactor()
+        self.debug = False
+        self.no_color = False
+        #: Where the client's waits go while an apply shows them (else: one line on stderr).
+        self.wait_sink: Callable[[WaitEvent], None] | None = None
+
+    def start(self, api_key: ApiKey | None, **options: Any) -> None:
+        """The group's start: the key (read once, at the top: see cli()) and every global
+        option, as the group parsed it (defaults included: the one place they are defined is
+        :data:`GLOBAL_OPTIONS`)."""
+        self.api_key, self.started = api_key, True
+        self.redact = Redactor([api_key])
         self.set(**options)
+
+    def error_redactor(self) -> Redactor:
+        """The redactor for an error line: the key's, even when the error came before the
+        group callback read it (e.g. a usage error quoting an option's value)."""
+        return self.redact if self.started else Redactor([read_key()])
 
     def set(self, **options: Any) -> None:
         """Apply global options (given before or after the command name)."""
         for name, value in options.items():
             if name == "debug":
                 if value:
-                    _debug_on()
+                    self.debug_on()
             elif name == "no_color":
-                _state["no_color"] = _state.get("no_color") or value
+                self.no_color = self.no_color or value
             else:
                 setattr(self, name, value)
+
+    def debug_on(self) -> None:
+        """``--debug``: tracebacks, and HTTP exchanges logged to stderr (through the
+        redactor)."""
+        if self.debug:
+            return
+        self.debug = True
+        import logging
+
+        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(self.redact.logging_filter())
+
+    def on_wait(self, event: WaitEvent) -> None:
+        """A call waits a second or more (a retry, the rate limit): one line without --debug.
+        During an apply the live display shows it (see ``_ApplyDisplay``)."""
+        if self.wait_sink is not None:
+            self.wait_sink(event)
+            return
+        from adapter_sync.progress import wait_line
+
+        line = wait_line(event)
+        if line:
+            click.echo(self.redact(line), err=True)
 
     def engine(self, concurrency: int = 4, *, api: bool = True) -> Engine:
         """The engine for these options; ``api``: the command talks to the API (then a
@@ -117,36 +176,10 @@ class Context:
                             max_rps=self.max_rps, backoff_base=self.backoff_base,
                             concurrency=concurrency, rate_share=self.rate_share,
                             allow_http=tuple(self.allow_http))
-        engine = Engine(settings, redactor=_state["redact"], on_wait=_on_wait)
+        engine = Engine(settings, redactor=self.redact, on_wait=self.on_wait)
         if api and engine.sandbox_db:
             _echo_err(f"Sandbox state: {engine.sandbox_db}")
         return engine
-
-
-def _on_wait(event: Any) -> None:
-    """A call waits a second or more (a retry, the rate limit): one line without --debug.
-    During an apply the live display shows it (see ``_ApplyDisplay``)."""
-    sink = _state.get("wait_sink")
-    if sink is not None:
-        sink(event)
-        return
-    from adapter_sync.progress import wait_line
-
-    line = wait_line(event.reason, event.seconds, event.until, event.what, event.message)
-    if line:
-        _echo_err(line)
-
-
-def _debug_on() -> None:
-    """``--debug``: tracebacks, and HTTP exchanges logged to stderr (through the redactor)."""
-    if _state["debug"]:
-        return
-    _state["debug"] = True
-    import logging
-
-    logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(_state["redact"].logging_filter())
 
 
 #: The global options: accepted before the command name and after it. Each can also be set by
@@ -200,8 +233,10 @@ def _global_options(group: bool) -> Callable[[Any], Any]:
 
 
 def _override(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
-    if value is not None and value is not False and value != () and param.name:
-        ctx.find_object(Context).set(**{param.name: value})
+    context = ctx.find_object(Context)
+    if context is not None and value is not None and value is not False and value != () \
+            and param.name:
+        context.set(**{param.name: value})
     return value
 
 
@@ -216,7 +251,7 @@ def option(*decls: str, **kwargs: Any) -> Callable[[Any], Any]:
 @click.version_option(__version__, "--version", prog_name="adapter-sync")
 @_global_options(group=True)
 @click.pass_context
-def cli(ctx: click.Context, **options: Any) -> None:
+def cli(ctx: click.Context, /, **options: Any) -> None:
     """Manage Adapter custom connectors as code.
 
     Connectors are declared in YAML; validate checks them offline, plan shows what would
@@ -225,10 +260,9 @@ def cli(ctx: click.Context, **options: Any) -> None:
     name, and every option can be set by the environment variable shown in its help.
     """
     key = read_key()  # the one read of ADAPTER_API_KEY
-    _state.update(redact=Redactor([key]), debug=False, no_color=False, wait_sink=None)
     if os.environ.get("ADAPTER_SYNC_DEBUG") == "1":
         options["debug"] = True
-    ctx.obj = Context(key, **options)
+    ctx.ensure_object(Context).start(key, **options)
 
 
 paths_argument = click.argument("paths", nargs=-1, type=click.Path(dir_okay=True, file_okay=True))
@@ -260,10 +294,10 @@ def validate(context: Context, paths: Sequence[str]) -> int:
     return 0
 
 
-def _use_color(stream: Any = None) -> bool:
+def _use_color(stream: TextIO | None = None) -> bool:
     """Colour when writing to a terminal, unless --no-color, NO_COLOR or TERM=dumb say no;
     FORCE_COLOR asks for it anywhere."""
-    if _state.get("no_color") or "NO_COLOR" in os.environ or os.environ.get("TERM") == "dumb":
+    if _context().no_color or "NO_COLOR" in os.environ or os.environ.get("TERM") == "dumb":
         return False
     if os.environ.get("FORCE_COLOR"):
         return True
@@ -293,7 +327,7 @@ full_plan_at_option = option(
     "(--out), else how to save it.")
 
 
-def _selection(include: Sequence[str], exclude: Sequence[str]) -> Any:
+def _selection(include: Sequence[str], exclude: Sequence[str]) -> Selection:
     from adapter_sync.engine import select
 
     return select(include, exclude)
@@ -370,28 +404,33 @@ def _ascii_only() -> bool:
 
 class _ApplyDisplay:
     """The command side of an apply: the plan, the prompt, the live report (see
-    :mod:`adapter_sync.progress`), and why it stopped early if it did."""
+    :mod:`adapter_sync.progress`), and the stop event: set by a signal or when stdout's reader
+    goes away, said on stderr as it happens."""
 
-    def __init__(self, engine: Engine, confirm: bool, output_format: str, heartbeat: float) -> None:
+    def __init__(self, engine: Engine, stop: Stop, confirm: bool, output_format: str,
+                 heartbeat: float) -> None:
         from adapter_sync.progress import ApplyReporter
 
-        self.engine, self.confirm, self.output_format = engine, confirm, output_format
+        self.engine, self.stop = engine, stop
+        self.confirm, self.output_format = confirm, output_format
+        self._said_stopping = False
         self.human = sys.stderr if output_format == "json" else sys.stdout  # JSON owns stdout
-        self.plan: Any = None
-        self.outcomes: list[Any] = []
-        self.stopped_by: str | None = None
         self.reporter = ApplyReporter(
             out=sys.stdout, err=sys.stderr, fmt="json" if output_format == "json" else "text",
             tty=sys.stderr.isatty() and output_format != "json", ascii=_ascii_only(),
-            heartbeat=heartbeat, redact=_redact)
+            heartbeat=heartbeat, redact=engine.redact,  # the ticker's thread has no click context
+            on_out_gone=self.out_gone)
 
-    def show_plan(self, plan: Any) -> None:
-        self.plan = plan
+    def show_plan(self, plan: Plan) -> None:
         colour = _use_color(self.human)
         text = self.engine.render(plan, "text", color=colour)
-        click.echo(text, nl=False, file=self.human, color=colour)
+        try:
+            click.echo(text, nl=False, file=self.human, color=colour)
+        except BrokenPipeError:
+            self.reporter.out_gone = True
+            self.out_gone()
 
-    def approve(self, plan: Any) -> bool:
+    def approve(self, plan: Plan) -> bool:
         if not self.confirm:
             self._begin(plan)
             return True
@@ -406,38 +445,57 @@ class _ApplyDisplay:
         click.echo("Nothing applied.", file=self.human)
         return False
 
-    def _begin(self, plan: Any) -> None:
+    def _begin(self, plan: Plan) -> None:
         self.reporter.plan(plan)
         self.reporter.start()
 
-    def progress(self, outcome: Any) -> None:
-        self.outcomes.append(outcome)
+    def progress(self, outcome: Outcome) -> None:
         self.reporter.outcome(outcome)
 
-    def interrupted(self, why: str) -> None:
-        self.stopped_by = self.stopped_by or why
-        self.reporter.note(f"{why}: finishing the calls in flight, starting no new ones...")
+    def wait(self, event: WaitEvent) -> None:
+        self.reporter.wait(event)
 
-    def report(self, result: Any) -> None:
+    def interrupted(self, why: str) -> None:
+        """Stop (a signal, stdout's reader gone): start no new action; say so once."""
+        if not self.stop.is_set():
+            self.stop.set(why)
+            self._say_stopping(why)
+
+    def stopping(self, why: str) -> None:
+        """The engine skipped a first action (e.g. ``--max-duration`` reached): say so, once."""
+        self._say_stopping(why)
+
+    def _say_stopping(self, why: str) -> None:
+        if not self._said_stopping:
+            self._said_stopping = True
+            self.reporter.note(f"{why}: finishing the calls in flight, starting no new ones...")
+
+    def out_gone(self) -> None:
+        """stdout's reader went away: nothing more goes there (not even at exit), and the
+        apply stops as it does on Ctrl-C; the report goes to stderr."""
+        _stdout_to_devnull()
+        self.interrupted("stdout's reader went away")
+
+    def report(self, result: Result) -> None:
         self.reporter.close()
         text = self.engine.render_result(result, color=_use_color(self.human),
                                          ascii=_ascii_only(), streamed=True)
-        if self.stopped_by and result.interrupted:
-            text += (f"Apply partial ({self.stopped_by}): "
-                     f"{result.count('skipped')} action(s) not started; "
-                     "run apply again to continue it.\n")
         self.reporter.summary(result, text)
 
-    def report_stopped_hard(self) -> Any:
-        """After a second interrupt: what finished, and the rest as not finished (returned)."""
-        from adapter_sync.engine import unfinished
 
-        if self.plan is None:
-            return None
-        result = unfinished(self.plan, self.outcomes, "not finished (stopped by a second "
-                            "interrupt; a re-run checks them)")
-        self.report(result)
-        return result
+def _stdout_to_devnull() -> None:
+    """Point stdout's file descriptor at /dev/null: what is still buffered, and anything
+    written later, is dropped instead of raising BrokenPipeError (at exit too)."""
+    with suppress(OSError, ValueError, AttributeError):
+        import io
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, sys.stdout.fileno())
+        except io.UnsupportedOperation:  # not a real file (a test's capture)
+            pass
+        finally:
+            os.close(devnull)
 
 
 #: Signals that stop an apply gracefully: Ctrl-C, and SIGTERM (timeout, docker stop,
@@ -446,40 +504,25 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @contextmanager
-def _stop_on_signals(display: _ApplyDisplay,
-                     max_duration: float | None) -> Iterator[threading.Event]:
-    """A stop event, set by Ctrl-C or SIGTERM, or once ``max_duration`` seconds have passed:
-    no new calls start, those in flight finish. A second signal stops waiting. Signal
-    handlers only in the main thread; restored afterwards."""
-    stop = threading.Event()
-
-    def stop_for(why: str) -> None:
-        if not stop.is_set():
-            stop.set()
-            display.interrupted(why)
-
-    timer = None
-    if max_duration is not None:
-        timer = threading.Timer(max_duration, stop_for,
-                                args=(f"--max-duration {max_duration:g}s reached",))
-        timer.daemon = True
-        timer.start()
-
+def _stop_on_signals(display: _ApplyDisplay) -> Iterator[None]:
+    """Ctrl-C or SIGTERM stop the apply (``display.interrupted``): no new calls start, those
+    waiting for their turn are not sent, those in flight finish. A second signal stops
+    waiting (the engine then reports what finished). Signal handlers only in the main
+    thread; restored afterwards."""
     received: list[int] = []
 
-    def handler(signum: int, frame: Any) -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
         received.append(signum)
         if len(received) > 1:
             raise KeyboardInterrupt  # the second one: stop waiting
-        stop_for("Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name)
+        display.interrupted("Ctrl-C" if signum == signal.SIGINT
+                            else signal.Signals(signum).name)
 
     main_thread = threading.current_thread() is threading.main_thread()
     previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS} if main_thread else {}
     try:
-        yield stop
+        yield
     finally:
-        if timer is not None:
-            timer.cancel()
         for sig, old in previous.items():
             signal.signal(sig, old)
 
@@ -495,11 +538,13 @@ def _stop_on_signals(display: _ApplyDisplay,
 @option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True,
               help="API calls in flight at once.")
 @option("--format", "format", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="json: newline-delimited JSON events on stdout (one per "
-              "result, wait and heartbeat, then a summary); human text goes to stderr.")
+              show_default=True, help="json: newline-delimited JSON events on stdout (the "
+              "plan, a result for every action, waits, heartbeats, then a summary; "
+              "docs/events.md); human text goes to stderr.")
 @option("--max-duration", type=click.FloatRange(min=0, min_open=True), default=None,
-              metavar="SECONDS", help="After this long, start no new actions, finish those in "
-              "flight, report, exit 1 (a re-run continues).")
+              metavar="SECONDS", help="After this long, start no new actions and send none "
+              "still waiting (e.g. for the rate limit), finish those in flight, report, exit 1 "
+              "if any was left (a re-run continues).")
 @option("--heartbeat", type=click.FloatRange(min=0.1), default=10.0, hidden=True,
               envvar="ADAPTER_SYNC_HEARTBEAT",
               help="Seconds of silence before a heartbeat line off a terminal.")
@@ -514,50 +559,44 @@ def apply(context: Context, paths: Sequence[str], prune: bool, plan_file: str | 
           include: Sequence[str], exclude: Sequence[str]) -> int:
     """Make the live state match the config: create, update, reactivate, deactivate.
 
-    Each result is printed as it finishes; off a terminal a heartbeat line shows progress
-    at least every 10 s, and waits of a second or more (retries, rate limits) are shown.
+    Each done action is printed as it finishes, and each failure once, in the final report;
+    off a terminal a heartbeat line shows progress at least every 10 s, and waits of a
+    second or more (retries, rate limits) are shown.
     """
-    from adapter_sync.engine import Hooks
+    from adapter_sync.engine import Hooks, stop_event
 
     if plan_file and paths:
         _echo_err(f"Warning: PATHS are ignored with --plan: {plan_file} is applied as saved.")
     if plan_file and (include or exclude):
         _echo_err("Warning: --include/--exclude are ignored with --plan: the saved plan keeps "
                   "the selection it was made with.")
+    if plan_file and prune:
+        _echo_err("Warning: --prune is ignored with --plan: the saved plan keeps the "
+                  "deactivations it was made with.")
     engine = context.engine(concurrency)
-    display = _ApplyDisplay(engine, confirm=not (plan_file or auto_approve), output_format=format,
-                            heartbeat=heartbeat)
-    _state["wait_sink"] = lambda e: display.reporter.wait(e.reason, e.seconds, e.until,
-                                                          e.what, e.message)
-    with _stop_on_signals(display, max_duration) as stop:
-        try:
+    display = _ApplyDisplay(engine, stop_event(), confirm=not (plan_file or auto_approve),
+                            output_format=format, heartbeat=heartbeat)
+    context.wait_sink = display.wait
+    try:
+        with _stop_on_signals(display):
             applied = engine.apply(
                 paths, plan_file=plan_file, prune=prune, force=force,
                 selection=None if plan_file else _selection(include, exclude),
+                max_duration=max_duration,
                 hooks=Hooks(show_plan=display.show_plan, approve=display.approve,
-                            progress=display.progress, stop=stop))
-        except KeyboardInterrupt:
-            result = display.report_stopped_hard()
-            if summary_out and result is not None:
-                _write_summary(engine, summary_out, result)
-            raise
-        finally:
-            display.reporter.close()
-            _state["wait_sink"] = None
+                            progress=display.progress, stop=display.stop,
+                            stopping=display.stopping))
+    finally:
+        display.reporter.close()
+        context.wait_sink = None
     if not applied.approved:
         return 1
     if applied.result is None:
-        return 0
+        return 1 if display.reporter.out_gone else 0
     display.report(applied.result)
     if summary_out:
-        _write_summary(engine, summary_out, applied.result)
-    return 0 if applied.result.ok else 1
-
-
-def _write_summary(engine: Engine, path: str, result: Any) -> None:
-    """apply --summary-out: the Markdown report, whole or not at all."""
-    engine.write_result_markdown(path, result)
-
+        engine.write_result_markdown(summary_out, applied.result)
+    return 0 if applied.result.ok and not display.reporter.out_gone else 1
 
 @cli.command("import")
 @_global_options(group=False)
@@ -648,39 +687,53 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point: runs the CLI and maps every failure to one line and exit 1."""
     _tolerant_streams()
     args = list(sys.argv[1:] if argv is None else argv)
+    context = Context()  # the group fills it in: here it outlives the command, for the errors
+
+    def say(message: str) -> None:
+        click.echo(context.error_redactor()(message), err=True)
+
     try:
-        code = cli.main(args=args, prog_name="adapter-sync", standalone_mode=False)
+        code = cli.main(args=args, prog_name="adapter-sync", standalone_mode=False,
+                        obj=context)
     except click.exceptions.Exit as exc:  # --version, --help
         code = exc.exit_code
     except click.exceptions.Abort:
-        _echo_err("Aborted.")
+        say("Aborted.")
         code = 1
     except click.ClickException as exc:  # usage errors: 1, never click's 2
-        exc.show()
+        import io
+
+        shown = io.StringIO()
+        exc.show(file=shown)
+        click.echo(context.error_redactor()(shown.getvalue()), err=True, nl=False)
         code = 1
     except KeyboardInterrupt:
-        _echo_err("Interrupted.")
+        say("Interrupted.")
+        code = 1
+    except BrokenPipeError:  # stdout's reader went away: nothing more to say there
+        _stdout_to_devnull()
+        say("Stopped: stdout closed (its reader went away).")
         code = 1
     except ConfigError as exc:
-        _github_annotations(exc)
+        _github_annotations(exc, context.error_redactor())
         for problem in exc.problems:
-            _echo_err(_one_line(str(problem)))
+            say(_one_line(str(problem)))
         n = len(exc.problems)
-        _echo_err(f"{n} error{'s' * (n != 1)} found.")
+        say(f"{n} error{'s' * (n != 1)} found.")
         code = 1
     except AdapterSyncError as exc:
-        if _state["debug"]:
+        if context.debug:
             import traceback
 
-            _echo_err("".join(traceback.format_exception(exc)))
-        _echo_err(f"Error: {_one_line(str(exc))}")
+            say("".join(traceback.format_exception(exc)))
+        say(f"Error: {_one_line(str(exc))}")
         code = 1
     except Exception as exc:  # a bug: one line unless --debug
-        if _state["debug"]:
+        if context.debug:
             import traceback
 
-            _echo_err("".join(traceback.format_exception(exc)))
-        _echo_err(f"Error: unexpected {type(exc).__name__}: {_one_line(str(exc))} "
-                  "(run with --debug for details)")
+            say("".join(traceback.format_exception(exc)))
+        say(f"Error: unexpected {type(exc).__name__}: {_one_line(str(exc))} "
+            "(run with --debug for details)")
         code = 1
     sys.exit(code if isinstance(code, int) else 0)

@@ -487,9 +487,7 @@ class AdapterClient:
                     what, failure, attempt,
                     f"the next wait ({wait:.1f}s) would pass the {policy.deadline:g}s deadline")
             if self._on_wait is not None:
-                self._report("retry", wait, what, attempt + 1,
-                             f"{what}: {failure.summary}; retry {attempt + 1}/{attempts} "
-                             f"in {wait:.1f}s")
+                self._report("retry", wait, what, attempt + 1, failure.summary)
             await self._sleep(wait)
 
     async def _take_turn(self, what: str, deadline_at: float, attempt: int,
@@ -512,14 +510,12 @@ class AdapterClient:
             try:
                 if self._on_wait is not None and turn.reason == "rate_limit" \
                         and wait >= REPORTED_WAIT:
-                    until = self._pacer.to_wall(turn.at)
-                    resets = ""
+                    said = failure.summary if failure is not None else ""
+                    resets = None  # the budget is spread up to a later reset: say when that is
                     if turn.reset is not None and turn.reset > turn.at + REPORTED_WAIT:
-                        resets = (f"; the budget left is spread until the limit resets at "
-                                  f"{_hhmmss(self._pacer.to_wall(turn.reset))}")
-                    self._report("rate_limit", wait, what, attempt,
-                                 f"{what}: waiting for the rate limit until {_hhmmss(until)} "
-                                 f"({wait:.1f}s{resets})")
+                        resets = self._pacer.to_wall(turn.reset)
+                    self._report("rate_limit", wait, what, attempt, said,
+                                 until=self._pacer.to_wall(turn.at), resets_at=resets)
                 await self._sleep(wait)
             except BaseException:  # cancelled (or a failing callback): give the turn back
                 self._pacer.cancel(turn)
@@ -574,10 +570,15 @@ class AdapterClient:
                            f"pass the {deadline}")
 
     def _report(self, reason: Literal["rate_limit", "retry"], seconds: float, what: str,
-                attempt: int, message: str) -> None:
+                attempt: int, message: str, *, until: float | None = None,
+                resets_at: float | None = None) -> None:
+        """Tell ``on_wait`` of a wait: the data, each part once (``message``: only what the
+        server said, if anything; ``resets_at``: when the announced budget resets, if later
+        than the wait; the listener makes the one human line)."""
         assert self._on_wait is not None
-        self._on_wait(WaitEvent(reason, seconds, self._wall() + seconds, what, attempt,
-                                self._redact(message)))
+        until = self._wall() + seconds if until is None else until
+        self._on_wait(WaitEvent(reason, seconds, until, what, attempt, self._redact(message),
+                                resets_at))
 
     async def _attempt(self, call: Call, params: Mapping[str, str] | None, json: Any,
                        deadline_at: float) -> httpx.Response | BaseException:

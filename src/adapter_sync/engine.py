@@ -42,16 +42,17 @@ if TYPE_CHECKING:
 
     import httpx
 
-    from adapter_sync.client import AdapterClient, WaitEvent
-    from adapter_sync.model import (
-        Desired,
-        Live,
-        Outcome,
-        Plan,
-        PolicyFinding,
-        Result,
-        Selection,
-    )
+    # The public types, named by callers from here (``as``: re-exported for type checkers).
+    from adapter_sync.applier import Stop as Stop
+    from adapter_sync.client import AdapterClient as AdapterClient
+    from adapter_sync.client import WaitEvent as WaitEvent
+    from adapter_sync.model import Desired as Desired
+    from adapter_sync.model import Live as Live
+    from adapter_sync.model import Outcome as Outcome
+    from adapter_sync.model import Plan as Plan
+    from adapter_sync.model import PolicyFinding as PolicyFinding
+    from adapter_sync.model import Result as Result
+    from adapter_sync.model import Selection as Selection
 
 DEFAULT_API_URL = "https://api.adapter.com/v1"
 SANDBOX_SCHEME = "sandbox:"
@@ -83,15 +84,19 @@ class Hooks:
 
     ``show_plan(plan)``: the plan about to be applied, before any write (and before a refusal).
     ``approve(plan) -> bool``: asked once a plan with changes passed the safety check; False
-    applies nothing. ``progress(outcome)``: each action's outcome as it finishes. ``stop``: set
-    it (e.g. from a signal handler) to start no new action; the calls in flight finish.
-    (Waits are heard by the engine's ``on_wait``, in every command.)
+    applies nothing. ``progress(outcome)``: each action's outcome as it finishes (a skipped one
+    too). ``stop``: set it (e.g. from a signal handler) to start no new action and send no
+    call still waiting for its turn; the calls in flight finish. A
+    :class:`~adapter_sync.applier.Stop` also says why (``stop.set("SIGTERM")``), and the
+    result repeats it. ``stopping(why)``: told once, when a stop or the deadline first leaves
+    an action unstarted. (Waits are heard by the engine's ``on_wait``, in every command.)
     """
 
     show_plan: Callable[[Plan], None] | None = None
     approve: Callable[[Plan], bool] | None = None
     progress: Callable[[Outcome], None] | None = None
     stop: threading.Event | None = None
+    stopping: Callable[[str], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -213,17 +218,30 @@ class Engine:
 
     def apply(self, paths: Sequence[str] = (), *, plan_file: str | None = None,
               prune: bool = False, force: bool = False, hooks: Hooks | None = None,
-              selection: Selection | None = None) -> Applied:
+              selection: Selection | None = None,
+              max_duration: float | None = None) -> Applied:
         """Make the live state match: plan from ``paths`` (or take the saved ``plan_file``,
         refused if stale), refuse a plan that deactivates a protected connector, refuse an
         unsafe plan unless ``force``, ask ``hooks.approve``, then apply. One event loop and one
         client for the whole run. ``selection``: only the source_names it matches (a saved
-        plan keeps the selection it was made with)."""
+        plan keeps the selection it was made with).
+
+        The apply's lifetime is kept here: ``hooks.stop`` (a signal, the output's reader gone)
+        and ``max_duration`` (seconds from this call) stop new actions from starting, and a
+        call held past them (by the rate limit, or before a retry) is not sent. Stopped, the
+        result is partial: every action never started or never sent is ``skipped``, saying
+        why. A deadline that fires once every action finished changes nothing. Interrupted
+        hard (a second signal raising KeyboardInterrupt while calls are in flight), the result
+        has what finished and the rest skipped as not finished.
+        """
         from adapter_sync import planfile
+        from adapter_sync.applier import Lifetime, Stop, Tally
 
         hooks = hooks or Hooks()
+        lifetime = Lifetime(hooks.stop if hooks.stop is not None else Stop(), max_duration)
         desired = None if plan_file else self.validate(paths)  # before any request
         saved = planfile.load(plan_file) if plan_file else None
+        running: list[Tally] = []
 
         async def run(client: AdapterClient) -> Applied:
             from adapter_sync.applier import apply_plan
@@ -258,16 +276,27 @@ class Engine:
             backoff = partial(RetryPolicy(s.max_attempts, s.deadline, s.backoff_base).backoff,
                               rng=_rng(s.random_seed))
             client.expect_requests(len(plan.actions))  # a budget covering them is spent
+            running.append(Tally(plan))
             result = await apply_plan(plan, client, concurrency=s.concurrency,
-                                      progress=hooks.progress, stop=hooks.stop,
+                                      progress=hooks.progress, lifetime=lifetime,
+                                      tally=running[0], stopping=hooks.stopping,
                                       attempts=s.max_attempts, backoff=backoff)
             return Applied(plan, result)
 
-        return self._run(run)
+        try:
+            applied: Applied = self._run(run, sleep=lifetime.sleep)
+        except KeyboardInterrupt:
+            if not running:
+                raise
+            tally = running[0]
+            return Applied(tally.plan, tally.unfinished(
+                "not finished (stopped by a second interrupt; a re-run checks them)"))
+        return applied
 
     def live(self) -> Live:
         """The live connectors, inactive ones included (one list call)."""
-        return self._run(self._fetch)
+        live: Live = self._run(self._fetch)
+        return live
 
     def import_(self, *, output: str | None = None, split_dir: str | None = None,
                 include_inactive: bool = False, force: bool = False,
@@ -376,9 +405,11 @@ class Engine:
         path = url[len(SANDBOX_SCHEME):]
         return os.path.abspath(path) if path else inprocess.default_db()
 
-    def connect(self) -> AdapterClient:
+    def connect(self, *, sleep: Callable[[float], Awaitable[None]] | None = None
+                ) -> AdapterClient:
         """The API client for these settings: the one place ``sandbox:`` / ``sandbox:PATH``
-        becomes the in-process emulator (see :attr:`sandbox_db`)."""
+        becomes the in-process emulator (see :attr:`sandbox_db`). ``sleep``: how its waits
+        wait (apply's lifetime ends them early)."""
         from adapter_sync.client import make_client
 
         s = self.settings
@@ -392,20 +423,21 @@ class Engine:
                            max_rps=s.max_rps, rate_share=s.rate_share,
                            backoff_base=s.backoff_base, transport=transport,
                            on_wait=self.on_wait, allow_http=s.allow_http,
-                           rng=_rng(s.random_seed))
+                           rng=_rng(s.random_seed), sleep=sleep)
 
     async def _fetch(self, client: AdapterClient) -> Live:
         from adapter_sync.model import Live
 
         return Live.from_list(await client.list_connectors())
 
-    def _run(self, work: Callable[[AdapterClient], Awaitable[T]]) -> T:
+    def _run(self, work: Callable[[AdapterClient], Awaitable[T]], *,
+             sleep: Callable[[float], Awaitable[None]] | None = None) -> T:
         """Run ``work(client)`` in one event loop with one client, closed afterwards."""
 
         import asyncio
 
         async def main() -> T:
-            async with self.connect() as client:
+            async with self.connect(sleep=sleep) as client:
                 return await work(client)
 
         return asyncio.run(main())
@@ -444,6 +476,13 @@ def _check_not_a_misspelt_sandbox(url: str) -> None:
         raise AdapterSyncError(
             f"invalid API URL {url!r}: expected https://HOST/... or the emulator "
             f"(did you mean {SANDBOX_SCHEME + rest!r}?)")
+
+
+def stop_event() -> Stop:
+    """A stop event for :class:`Hooks` that says why it was set (``stop.set("SIGTERM")``)."""
+    from adapter_sync.applier import Stop
+
+    return Stop()
 
 
 def select(include: Sequence[str] = (), exclude: Sequence[str] = ()) -> Selection:
@@ -494,16 +533,6 @@ def _policy_findings(plan: Plan, desired: Desired, live: Live,
     unmanaged = live_findings(desired.policy, [live.connectors[n] for n in names])
     return tuple(sorted(managed + unmanaged, key=lambda f: f.source_name))
 
-
-
-def unfinished(plan: Plan, outcomes: Sequence[Outcome], why: str) -> Result:
-    """The Result of an apply stopped before it could return one: the ``outcomes`` it
-    reported, and every other action of ``plan`` skipped for ``why``."""
-    from adapter_sync.model import Outcome, Result
-
-    finished = {id(o.action) for o in outcomes}
-    rest = tuple(Outcome(a, "skipped", why) for a in plan.actions if id(a) not in finished)
-    return Result(tuple(outcomes) + rest, interrupted=True)
 
 
 def serve_sandbox(*, db: str | None = None, **options: Any) -> None:

@@ -463,10 +463,13 @@ class Result:
     """The result of an apply: one outcome per action of the plan, in plan order."""
 
     outcomes: tuple[Outcome, ...] = ()
+    #: A stop (a signal, ``--max-duration``, the output's reader gone) left actions skipped.
     interrupted: bool = False
     #: Why the apply stopped early on its own: a failure every other write would meet too
     #: (the key was refused, or lacks a scope). Running again would not help.
     halted: str | None = None
+    #: Why it was stopped, when ``interrupted`` (e.g. ``--max-duration 60s reached``).
+    stopped: str | None = None
 
     @property
     def ok(self) -> bool:

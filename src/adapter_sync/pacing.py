@@ -60,9 +60,13 @@ class WaitEvent:
     reason: Literal["rate_limit", "retry"]
     seconds: float
     until: float  # epoch seconds (our clock)
-    what: str  # e.g. "create 'acme'"
+    what: str  # the call, e.g. "create 'acme'"
     attempt: int  # the attempt that comes after the wait
-    message: str  # one line, e.g. "create 'acme': waiting for the rate limit until 12:00:05"
+    message: str  # what the server said, if anything (e.g. "API error 503: busy"); "" for a
+    # pacing or rate-limit wait. Never the wait or the call again: a listener makes the line.
+    #: When the announced budget resets (epoch seconds), when that is later than ``until``: the
+    #: budget left is spread up to it.
+    resets_at: float | None = None
 
 
 @dataclass(frozen=True)

@@ -1,31 +1,43 @@
 """What a running apply shows, as it happens (part of the command layer, beside the CLI).
 
-- One line per finished action, written and flushed when it finishes (stdout).
-- On a terminal: a live status line on stderr (done/total, failed, elapsed, rate, ETA, and
-  "waiting for the rate limit until HH:MM:SS" while held), redrawn in place and always erased
-  before any other line is written, so nothing is glued onto it.
-- Off a terminal: a heartbeat line on stderr whenever nothing was written for ``heartbeat``
-  seconds while work is pending, with the same content: CI systems kill jobs that print
-  nothing, and people cancel what looks hung.
-- A wait of a second or more (a retry, a rate-limit hold) is one line, without ``--debug``.
-- With ``fmt="json"``: newline-delimited JSON events on stdout instead (``docs/events.md``),
-  one object per line, each with a ``type``; human text goes to stderr.
+It writes events (:mod:`adapter_sync.events`) and nothing else: their JSON with
+``fmt="json"`` (newline-delimited on stdout, ``docs/events.md``; human text goes to stderr),
+else their human lines:
 
-Outcomes arrive on the event loop's thread, waits from the client and the ticker runs on its
-own thread: every write holds one lock. Everything written goes through the redactor.
+- A done action's line when it finishes (stdout). Failed and skipped actions are said once,
+  in the final report (under a heading), not as they happen.
+- On a terminal: a live status line on stderr (the heartbeat's status), redrawn in place and
+  always erased before any other line is written, so nothing is glued onto it.
+- Off a terminal: a heartbeat line on stderr whenever nothing was written for ``heartbeat``
+  seconds while work is pending: CI systems kill jobs that print nothing, and people cancel
+  what looks hung.
+- A wait of a second or more (a retry, a rate-limit hold) is one line, without ``--debug``;
+  one hold is said once.
+
+When stdout's reader goes away (``apply --format json | head -1``), nothing more is written
+there, ``on_out_gone`` is called once (the command stops the apply), and the final report goes
+to stderr. Outcomes arrive on the event loop's thread, waits from the client and the ticker
+runs on its own thread: every write holds one lock. Everything written goes through the
+redactor.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable
 from typing import Any, Literal, TextIO
 
-from adapter_sync.escape import clean
+from adapter_sync.events import (
+    Event,
+    HeartbeatEvent,
+    PlanEvent,
+    ResultEvent,
+    SummaryEvent,
+    WaitEvent,
+    encode,
+)
 from adapter_sync.model import Outcome, Plan, Result
-from adapter_sync.render import outcome_lines
 
 Format = Literal["text", "json"]
 #: Waits shorter than this are not worth a line.
@@ -34,33 +46,12 @@ WAIT_WORTH_A_LINE = 1.0
 REDRAW_EVERY = 0.5
 
 
-def _duration(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-
-
-def _clock_time(epoch: float) -> str:
-    return time.strftime("%H:%M:%S", time.localtime(epoch))
-
-
-def wait_line(reason: str, seconds: float, until: float, what: str = "",
-              message: str = "") -> str | None:
-    """One line for a wait worth telling (a second or more), else None."""
-    if seconds < WAIT_WORTH_A_LINE:
+def wait_line(notice: Any) -> str | None:
+    """The one line for a wait worth telling (a second or more), else None. ``notice``: the
+    client's :class:`~adapter_sync.pacing.WaitEvent`."""
+    if notice.seconds < WAIT_WORTH_A_LINE:
         return None
-    if reason == "rate_limit":
-        text = f"waiting {seconds:.1f}s for the rate limit (until {_clock_time(until)})"
-    else:
-        text = f"retrying in {seconds:.1f}s"
-    if what:
-        text += f": {what}"
-    if message:
-        text += f" ({message})"
-    return clean(text)
+    return WaitEvent.of(notice).line()
 
 
 class ApplyReporter:
@@ -70,12 +61,15 @@ class ApplyReporter:
                  ascii: bool = False, heartbeat: float = 10.0,
                  redact: Callable[[str], str] = lambda text: text,
                  clock: Callable[[], float] = time.monotonic,
-                 wall: Callable[[], float] = time.time) -> None:
+                 wall: Callable[[], float] = time.time,
+                 on_out_gone: Callable[[], None] | None = None) -> None:
         self.out, self.err, self.fmt, self.tty = out, err, fmt, tty
         self.ascii = ascii
         self.heartbeat, self.redact, self.clock, self.wall = heartbeat, redact, clock, wall
+        self.on_out_gone = on_out_gone
+        self.out_gone = False
         self.total = 0
-        self.done = self.failed = 0
+        self.done = self.failed = self.skipped = 0
         self.started = clock()
         self.last_write = self.started
         self.held_until: float | None = None  # epoch: a rate-limit hold in force
@@ -92,7 +86,7 @@ class ApplyReporter:
             self.total = len(plan.actions)
             self.started = self.last_write = self.clock()
             if self.fmt == "json":
-                self._event({"type": "plan", "actions": self.total, "summary": plan.summary})
+                self._event(PlanEvent.of(plan))
 
     def start(self) -> None:
         """Start the ticker (status line or heartbeat) while work is pending."""
@@ -112,95 +106,89 @@ class ApplyReporter:
     # -- what happens ---------------------------------------------------------------------
 
     def outcome(self, outcome: Outcome) -> None:
-        """One action finished: its line (or event), now."""
+        """One action finished (or was skipped): its event, or a done action's line, now."""
         with self._lock:
             if outcome.status == "failed":
                 self.failed += 1
             elif outcome.status == "done":
                 self.done += 1
-            self.held_until = None if self.held_until and self.held_until <= self.wall() \
-                else self.held_until
-            if self.fmt == "json":
-                self._event(self.result_event(outcome))
             else:
-                self._line(self.out, self.result_line(outcome))
+                self.skipped += 1
+            if self.held_until is not None and self.held_until <= self.wall():
+                self.held_until = None
+            event = ResultEvent.of(outcome)
+            if self.fmt == "json":
+                self._event(event)
+            elif outcome.status == "done":
+                self._line(self.out, event.line(ascii=self.ascii))
 
-    def wait(self, reason: str, seconds: float, until: float, what: str = "",
-             message: str = "") -> None:
-        """A call waits ``seconds`` (until the epoch time ``until``): a retry's backoff or a
-        rate-limit hold. Worth a line when a second or more, and not already announced."""
+    def wait(self, notice: Any) -> None:
+        """A call waits (the client's :class:`~adapter_sync.pacing.WaitEvent`): a retry's
+        backoff or a rate-limit hold. Worth telling when a second or more, and not already
+        said (one hold, many calls waiting in it: said once)."""
         with self._lock:
-            if reason == "rate_limit":
+            if notice.reason == "rate_limit":
+                until = notice.until
                 if self.held_until is not None and until <= self.held_until + WAIT_WORTH_A_LINE:
                     self.held_until = max(self.held_until, until)
                     return  # the same hold, already said
                 self.held_until = until
-            if seconds < WAIT_WORTH_A_LINE:
+            if notice.seconds < WAIT_WORTH_A_LINE:
                 return
+            event = WaitEvent.of(notice)
             if self.fmt == "json":
-                self._event({"type": "wait", "reason": reason, "seconds": round(seconds, 3),
-                             "until": round(until, 3), "what": what, "message": message})
-                return
-            line = wait_line(reason, seconds, until, what, message)
-            if line:
-                self._line(self.err, line)
+                self._event(event)
+            else:
+                self._line(self.err, event.line())
 
     def summary(self, result: Result, text: str) -> None:
-        """The end: the summary event (json) or the summary ``text`` (already rendered)."""
+        """The end: the summary event (json) and the report ``text`` (already rendered) for
+        people: on stderr with json, or when stdout's reader went away; else on stdout."""
         with self._lock:
             self._erase_status()
             if self.fmt == "json":
-                self._event({"type": "summary", "done": result.count("done"),
-                             "failed": result.count("failed"),
-                             "skipped": result.count("skipped"),
-                             "interrupted": result.interrupted, "halted": result.halted})
-                self.err.write(self.redact(text))
-                self.err.flush()
-            else:
-                self.out.write(self.redact(text))
-                self.out.flush()
+                self._event(SummaryEvent.of(result))
+            human = self.err if self.fmt == "json" or self.out_gone else self.out
+            self._write(human, self.redact(text))
 
     def note(self, text: str) -> None:
         """A line for people (stderr), e.g. why new actions stopped starting."""
         with self._lock:
             self._line(self.err, text)
 
-    # -- lines and events -----------------------------------------------------------------
-
-    def result_line(self, outcome: Outcome) -> str:
-        """The line(s) the result report uses for a done or failed action."""
-        return "\n".join(outcome_lines(outcome, ascii=self.ascii))
-
-    @staticmethod
-    def result_event(outcome: Outcome) -> dict[str, Any]:
-        action = outcome.action
-        return {"type": "result", "action": action.kind, "source_name": action.source_name,
-                "status": outcome.status,
-                "connector_id": outcome.connector_id or action.connector_id,
-                "message": outcome.message}
+    def heartbeat_event(self) -> HeartbeatEvent:
+        """Where the apply is now (the status line's and the heartbeat's data)."""
+        held = self.held_until if self.held_until is not None and \
+            self.held_until > self.wall() else None
+        return HeartbeatEvent(self.done, self.failed, self.total, self.clock() - self.started,
+                              self.skipped, held)
 
     def status(self) -> str:
         """done/total, failed, elapsed, rate, ETA, and a rate-limit hold if any."""
-        elapsed = self.clock() - self.started
-        finished = self.done + self.failed
-        text = f"applying: {finished}/{self.total} done, {self.failed} failed, " \
-               f"{_duration(elapsed)} elapsed"
-        if finished and elapsed > 0:
-            rate = finished / elapsed
-            text += f", {rate:.1f}/s, ETA {_duration((self.total - finished) / rate)}"
-        if self.held_until is not None and self.held_until > self.wall():
-            text += f", waiting for the rate limit until {_clock_time(self.held_until)}"
-        return text
+        return self.heartbeat_event().status()
 
-    def _event(self, event: dict[str, Any]) -> None:
-        self.out.write(self.redact(json.dumps(event)) + "\n")
-        self.out.flush()
-        self.last_write = self.clock()
+    # -- writing --------------------------------------------------------------------------
+
+    def _event(self, event: Event) -> None:
+        self._write(self.out, self.redact(encode(event)) + "\n")
 
     def _line(self, stream: TextIO, text: str) -> None:
         self._erase_status()
-        stream.write(self.redact(text) + "\n")
-        stream.flush()
+        self._write(stream, self.redact(text) + "\n")
+
+    def _write(self, stream: TextIO, text: str) -> None:
+        if stream is self.out and self.out_gone:
+            return
+        try:
+            stream.write(text)
+            stream.flush()
+        except (BrokenPipeError, ValueError) as exc:  # its reader went away (or it closed)
+            if stream is not self.out or isinstance(exc, ValueError) and not stream.closed:
+                raise
+            self.out_gone = True
+            if self.on_out_gone is not None:
+                self.on_out_gone()
+            return
         self.last_write = self.clock()
 
     def _erase_status(self) -> None:
@@ -213,16 +201,15 @@ class ApplyReporter:
         every = REDRAW_EVERY if self.tty else min(1.0, self.heartbeat / 4)
         while not self._stop.wait(every):
             with self._lock:
-                if self.total and self.done + self.failed >= self.total:
+                if self.total and self.done + self.failed + self.skipped >= self.total:
                     continue
                 if self.tty:
                     self.err.write("\r\x1b[2K" + self.redact(self.status()))
                     self.err.flush()
                     self._status_shown = True
                 elif self.clock() - self.last_write >= self.heartbeat:
+                    beat = self.heartbeat_event()
                     if self.fmt == "json":
-                        self._event({"type": "heartbeat", "done": self.done,
-                                     "failed": self.failed, "total": self.total,
-                                     "elapsed": round(self.clock() - self.started, 1)})
+                        self._event(beat)
                     else:
-                        self._line(self.err, "still " + self.status())
+                        self._line(self.err, beat.line())

@@ -18,6 +18,7 @@ import pytest
 
 from clirun import SRC, run_process
 from conftest import API_KEY
+from ndjson import events as checked_events
 
 pytestmark = pytest.mark.slow
 
@@ -112,11 +113,11 @@ def test_json_events_parse_line_by_line_and_the_summary_matches(start_sandbox,
     run = Timed(["apply", "--auto-approve", "--format", "json", _config(tmp_path, 12)],
                 _env(server))
     assert run.wait() == 0, run.text("err")
-    events = [json.loads(line) for _, line in run.stream("out")]  # every line is JSON
+    events = checked_events(line for _, line in run.stream("out"))  # every line: the schema
     types = Counter(e["type"] for e in events)
     assert types["result"] == 12 and events[-1]["type"] == "summary"
-    assert events[-1] == {"type": "summary", "done": 12, "failed": 0, "skipped": 0,
-                          "interrupted": False, "halted": None}
+    assert events[-1] == {"type": "summary", "format_version": "1.0", "done": 12, "failed": 0,
+                          "skipped": 0, "interrupted": False, "halted": None, "stopped": None}
     update = next(e for e in events if e.get("source_name") == "c000")
     assert update["action"] == "update" and update["status"] == "done"
     assert update["connector_id"] and update["message"] == ""
@@ -136,8 +137,10 @@ def test_max_duration_ends_on_time_with_a_partial_report_and_a_rerun_finishes(
     created = len(server.state())
     assert 2 <= created < 60
     assert f"Apply interrupted: {created} done, 0 failed, {60 - created} skipped." in out
-    assert "Apply partial (--max-duration 2s reached)" in out and "run apply again" in out
-    assert "--max-duration 2s reached: finishing the calls in flight" in err
+    assert "Stopped early (--max-duration 2s reached)" in out and "apply' again" in out
+    assert "not started: --max-duration 2s reached" in out
+    assert "--max-duration 2s reached: finishing the calls in flight" in err  # said as it fires
+    assert "Traceback" not in err
     again = run_process(["apply", "--auto-approve", cfg], {
         k: v for k, v in _env(server).items() if k != "PYTHONPATH"})
     assert again.code == 0, again.err
@@ -187,11 +190,14 @@ def test_rate_limit_waits_show_as_lines_and_events(start_sandbox, tmp_path: Path
     assert run.wait() == 0, run.text("err")
     waits = [line for _, line in run.stream("err") if "for the rate limit (until" in line]
     assert waits, run.text("err")  # without --debug
+    for line in waits:  # one line, each part once: the call is not repeated in a message
+        assert line.count("create 'c0") + line.count("list connectors") == 1, line
+        assert line.count("waiting") == 1 and line.count("until") == 1, line
     server.reset()
     server.set_faults(rate_limit="fixed_window", rate_limit_requests=4, rate_limit_window=2.0)
     run = Timed(["apply", "--auto-approve", "--format", "json", cfg], _env(server))
     assert run.wait() == 0, run.text("err")
-    events = [json.loads(line) for _, line in run.stream("out")]
+    events = checked_events(line for _, line in run.stream("out"))
     waits = [e for e in events if e["type"] == "wait"]
     assert waits and waits[0]["reason"] == "rate_limit" and waits[0]["seconds"] >= 1.0
     assert events[-1]["done"] == 10

@@ -55,7 +55,8 @@ def test_sigterm_is_as_graceful_as_ctrl_c(start_sandbox, tmp_path: Path) -> None
     assert "SIGTERM: finishing the calls in flight" in err and "Traceback" not in err
     created = len(server.state())
     assert 4 <= created < 40 and f"{created} done" in out and "Apply interrupted" in out
-    assert f"skipped {40 - created} actions: interrupted before it started" in out
+    assert f"Apply interrupted: {created} done, 0 failed, {40 - created} skipped." in out
+    assert "not started: SIGTERM" in out and "Stopped early (SIGTERM)" in out
     server.set_faults()
     assert run_process(["apply", "--auto-approve", cfg], _env(server)).code == 0
     assert len(server.state()) == 40

@@ -188,3 +188,114 @@ def test_a_saved_create_that_declares_only_a_name_survives_a_409(tmp_path):
     result = asyncio.run(apply_plan(saved, client))
     assert result.ok, result.outcomes
     assert client.store["a"].name == "A" and client.store["a"].metadata == {}
+
+
+# --------------------------------------------------------------------------- the lifetime
+
+
+class _HeldClient(FakeClient):
+    """Every create first waits ``hold`` seconds for its turn, through the client's sleep (as
+    the real client waits for the rate limit)."""
+
+    def __init__(self, sleep, hold: float) -> None:
+        super().__init__()
+        self.sleep, self.hold = sleep, hold
+
+    async def create(self, body):
+        await self.sleep(self.hold)
+        return await super().create(body)
+
+
+def test_a_halted_apply_gives_every_action_a_result_skipped_if_never_started():
+    client = FakeClient()
+    refused = ApiError("create: permission denied (HTTP 403)", status=403)
+    client.fail = {n: refused for n in "abcdef"}
+    seen: list = []
+    p = plan(_desired(*"abcdef"), Live())
+    result = asyncio.run(apply_plan(p, client, concurrency=2, progress=seen.append))
+    assert len(seen) == 6  # one result for each action, streamed
+    assert {o.action.source_name for o in seen} == set("abcdef")
+    skipped = [o for o in seen if o.status == "skipped"]
+    assert len(skipped) == result.count("skipped") >= 4
+    assert all(o.message == "not started: the apply halted" for o in skipped)
+    assert not result.interrupted and result.stopped is None
+
+
+def test_a_stop_skips_what_never_started_and_says_why():
+    from adapter_sync.applier import Stop
+
+    stop = Stop()
+    client = FakeClient()
+    seen: list = []
+
+    def progress(outcome):
+        seen.append(outcome)
+        stop.set("SIGTERM")  # after the first result
+
+    told: list[str] = []
+    result = asyncio.run(apply_plan(plan(_desired(*"abcd"), Live()), client, concurrency=1,
+                                    progress=progress, stop=stop, stopping=told.append))
+    assert told == ["SIGTERM"]  # once
+    assert result.count("done") == 1 and result.count("skipped") == 3 and len(seen) == 4
+    assert result.interrupted and result.stopped == "SIGTERM" and not result.ok
+    assert {o.message for o in seen[1:]} == {"not started: SIGTERM"}
+
+
+def test_a_write_held_past_the_deadline_is_not_sent_and_the_apply_ends_at_once():
+    from adapter_sync.applier import Lifetime
+
+    life = Lifetime(max_duration=5.0)
+    client = _HeldClient(life.sleep, hold=60.0)  # the rate limit holds every write for 60 s
+    result = asyncio.run(apply_plan(plan(_desired("a", "b"), Live()), client, lifetime=life))
+    assert [c for c in client.calls if c[0] == "create"] == []  # nothing sent
+    assert result.count("skipped") == 2 and result.interrupted
+    assert all("past --max-duration 5s" in o.message for o in result.outcomes)
+    assert "--max-duration 5s" in result.stopped
+
+
+def test_a_stop_while_a_write_waits_for_its_turn_means_it_is_not_sent():
+    from adapter_sync.applier import Lifetime, Stop
+
+    stop = Stop()
+    life = Lifetime(stop)
+    client = _HeldClient(life.sleep, hold=30.0)
+
+    async def main():
+        task = asyncio.ensure_future(apply_plan(plan(_desired("a"), Live()), client,
+                                                lifetime=life))
+        await asyncio.sleep(0.1)
+        stop.set("Ctrl-C")
+        return await asyncio.wait_for(task, 5)  # ends long before the 30 s hold
+
+    result = asyncio.run(main())
+    (o,) = result.outcomes
+    assert o.status == "skipped" and o.message == "not sent: Ctrl-C while it waited for its turn"
+    assert client.calls == [] and result.stopped == "Ctrl-C"
+
+
+def test_a_deadline_after_every_action_finished_changes_nothing():
+    from adapter_sync.applier import Lifetime
+
+    now = [0.0]
+    life = Lifetime(max_duration=1.0, clock=lambda: now[0])
+    client = FakeClient()
+
+    def progress(outcome):
+        now[0] = 10.0  # the deadline passes as the last action finishes
+
+    result = asyncio.run(apply_plan(plan(_desired("a"), Live()), client, lifetime=life,
+                                    progress=progress))
+    assert result.ok and not result.interrupted and result.stopped is None
+    assert life.why() == "--max-duration 1s reached"
+
+
+def test_a_second_interrupt_leaves_a_partial_result_from_the_tally():
+    from adapter_sync.applier import Tally
+    from adapter_sync.model import Outcome
+
+    p = plan(_desired("a", "b"), Live())
+    tally = Tally(p)
+    tally.outcomes[0] = Outcome(p.actions[0], "done", "", "id-1")
+    result = tally.unfinished("not finished")
+    assert [o.status for o in result.outcomes] == ["done", "skipped"]
+    assert result.interrupted and result.stopped == "not finished"

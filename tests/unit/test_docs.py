@@ -145,6 +145,8 @@ def test_the_python_api_example_names_only_what_the_engine_has() -> None:
 
 def test_every_event_type_is_documented() -> None:
     doc = (ROOT / "docs" / "events.md").read_text()
-    source = (ROOT / "src" / "adapter_sync" / "progress.py").read_text()
-    for kind in set(re.findall(r'"type": "(\w+)"', source)):
+    source = (ROOT / "src" / "adapter_sync" / "events.py").read_text()
+    kinds = set(re.findall(r'type: ClassVar\[str\] = "(\w+)"', source))
+    assert kinds == {"plan", "result", "wait", "heartbeat", "summary"}
+    for kind in kinds:
         assert f"| `{kind}` |" in doc, kind

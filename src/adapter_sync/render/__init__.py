@@ -31,6 +31,8 @@ from adapter_sync.render.result import (
     outcome_lines,
     render_result,
     render_result_markdown,
+    result_heading,
+    result_lines,
 )
 from adapter_sync.render.text import render_text
 
@@ -38,5 +40,5 @@ __all__ = [
     "ASCII_MARKERS", "JSON_FORMAT_VERSION", "MARKDOWN_LIMIT", "MARKERS", "NO_CHANGES",
     "PAST_TENSE", "SKIPPED_NAMED", "SYMBOLS", "finding_sentence", "format_kinds",
     "format_value", "md_escape", "outcome_lines", "render_json", "render_markdown",
-    "render_result", "render_result_markdown", "render_text", "RESULT_MARKDOWN_LIMIT",
+    "render_result", "render_result_markdown", "result_heading", "result_lines", "render_text", "RESULT_MARKDOWN_LIMIT",
 ]

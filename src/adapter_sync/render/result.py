@@ -25,40 +25,64 @@ ASCII_MARKERS = {"done": "+", "failed": "x", "skipped": "-"}
 SKIPPED_NAMED = 5
 
 
-def outcome_lines(outcome: Outcome, *, paint: Callable[[str, str], str] | None = None,
-                  ascii: bool = False) -> list[str]:
-    """A done or failed action as the result report shows it (and as an apply streams it):
-    ``✓ created name (id)`` with a note line when there is one, or ``✗ failed kind name: why``.
-    """
+def result_lines(kind: str, source_name: str, status: str, connector_id: str | None = None,
+                 message: str = "", *, paint: Callable[[str, str], str] | None = None,
+                 ascii: bool = False) -> list[str]:
+    """One action's result as the report shows it (and as an apply streams it):
+    ``✓ created name (id)`` with a note line when there is one, ``✗ failed kind name: why``,
+    or ``- skipped kind name: why``."""
     paint = paint or _Painter(False)
     mark = ASCII_MARKERS if ascii else MARKERS
-    action = outcome.action
-    name = clean(action.source_name)
-    message = clean(outcome.message)
-    if outcome.status == "failed":
-        return [paint(f"{mark['failed']} failed {action.kind} {name}: "
-                      f"{message or 'unknown error'}", _RED)]
-    line = f"{mark['done']} {PAST_TENSE[action.kind]} {name}"
-    connector_id = outcome.connector_id or action.connector_id
+    name = clean(source_name)
+    why = clean(message)
+    if status == "failed":
+        return [paint(f"{mark['failed']} failed {kind} {name}: {why or 'unknown error'}", _RED)]
+    if status == "skipped":
+        return [paint(f"{mark['skipped']} skipped {kind} {name}: {why or 'not started'}",
+                      _YELLOW)]
+    line = f"{mark['done']} {PAST_TENSE.get(kind, kind)} {name}"
     if connector_id:
         line += f" ({clean(connector_id)})"
-    return [paint(line, _GREEN), *([f"    note: {message}"] if message else [])]
+    return [paint(line, _GREEN), *([f"    note: {why}"] if why else [])]
+
+
+def outcome_lines(outcome: Outcome, *, paint: Callable[[str, str], str] | None = None,
+                  ascii: bool = False) -> list[str]:
+    """:func:`result_lines` of an apply's outcome."""
+    action = outcome.action
+    return result_lines(action.kind, action.source_name, outcome.status,
+                        outcome.connector_id or action.connector_id, outcome.message,
+                        paint=paint, ascii=ascii)
+
+
+def result_heading(done: int, failed: int, skipped: int, *, interrupted: bool = False,
+                   halted: bool = False) -> str:
+    """``Apply complete: 4 done, 0 failed, 0 skipped.`` (``interrupted``/``stopped``)."""
+    word = "interrupted" if interrupted else "stopped" if halted else "complete"
+    return f"Apply {word}: {done} done, {failed} failed, {skipped} skipped."
 
 
 def render_result(result: Result, *, color: bool = False, ascii: bool = False,
                   include_done: bool = True) -> str:
-    """What apply did: one line per done (unless ``include_done`` is false: they were shown as
-    they happened) or failed action, one line summing up the skipped ones, a final count, and
-    how to finish (nothing when rerunning would not help)."""
+    """What apply did: one line per done action (unless ``include_done`` is false: they were
+    shown as they happened), the failed actions once, under a ``Failed (N):`` heading, one line
+    per reason summing up the skipped ones, the final count, and why it stopped early and how
+    to finish (nothing when rerunning would not help)."""
     paint = _Painter(color)
     mark = ASCII_MARKERS if ascii else MARKERS
     lines: list[str] = []
+    failed: list[str] = []
     skipped: dict[str, list[Action]] = {}
     for outcome in result.outcomes:
         if outcome.status == "skipped":
             skipped.setdefault(clean(outcome.message) or "not started", []).append(outcome.action)
-        elif include_done or outcome.status != "done":
+        elif outcome.status == "failed":
+            failed += outcome_lines(outcome, paint=paint, ascii=ascii)
+        elif include_done:
             lines += outcome_lines(outcome, paint=paint, ascii=ascii)
+    if failed:
+        lines.append(paint(f"Failed ({result.count('failed')}):", _BOLD))
+        lines += failed
     for why, actions in skipped.items():
         named = ", ".join(f"{a.kind} {clean(a.source_name)}" for a in actions[:SKIPPED_NAMED])
         if len(actions) > SKIPPED_NAMED:
@@ -66,18 +90,20 @@ def render_result(result: Result, *, color: bool = False, ascii: bool = False,
         noun = "action" if len(actions) == 1 else "actions"
         lines.append(paint(f"{mark['skipped']} skipped {len(actions)} {noun}: {why} ({named})",
                            _YELLOW))
-    done, failed, n_skipped = (result.count(s) for s in ("done", "failed", "skipped"))
-    word = "interrupted" if result.interrupted else "stopped" if result.halted else "complete"
-    final = f"Apply {word}: {done} done, {failed} failed, {n_skipped} skipped."
+    done, n_failed, n_skipped = (result.count(s) for s in ("done", "failed", "skipped"))
+    final = result_heading(done, n_failed, n_skipped, interrupted=result.interrupted,
+                           halted=result.halted is not None)
     lines.append(paint(final, _BOLD if result.ok else _RED))
+    again = ("Run 'adapter-sync apply' again to finish the job: it plans afresh and does only "
+             "what is still needed (a saved plan is now stale; make a new one).")
     if result.halted:
         lines.append(f"Stopped because every other write would be refused too: "
                      f"{clean(result.halted)}")
+    elif result.interrupted and result.stopped:
+        lines.append(f"Stopped early ({clean(result.stopped)}): {n_skipped} action"
+                     f"{'s' * (n_skipped != 1)} not started. {again}")
     elif not result.ok:
-        lines.append(
-            "Run 'adapter-sync apply' again to finish the job: it plans afresh and does only "
-            "what is still needed (a saved plan is now stale; make a new one)."
-        )
+        lines.append(again)
     return "\n".join(lines) + "\n"
 
 
