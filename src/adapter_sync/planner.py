@@ -125,9 +125,20 @@ def assess(actions: tuple[Action, ...], live_active: int, rules: SafetyRules, *,
         share = 100 * deactivating / live_active
         reasons.append(
             f"refusing to deactivate {deactivating} of {live_active} active connectors "
-            f"({share:.0f}%): more than {rules.max_deactivate_percent:g}% when "
+            f"({_above(share, rules.max_deactivate_percent)}%): more than "
+            f"{rules.max_deactivate_percent:g}% when "
             f"{rules.min_active} or more are active")
     return Safety(needs_force, tuple(reasons), blocked, rules)
+
+
+def _above(share: float, limit: float) -> str:
+    """``share`` (a percentage above ``limit``) rounded only as far as it still reads above
+    it: 10 of 33 is "30.3" against 30, never "30" ("30%: more than 30%")."""
+    for digits in range(5):
+        text = f"{share:.{digits}f}"
+        if float(text) > limit:
+            return text
+    return f"{share:g}"
 
 
 def check_safety(plan: Plan, live: Live | None = None,
