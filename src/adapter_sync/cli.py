@@ -519,8 +519,8 @@ def apply(context: Context, paths: Sequence[str], prune: bool, plan_file: str | 
 
 @cli.command("import")
 @_global_options(group=False)
-@option("--output", "-o", type=click.Path(dir_okay=False),
-              help="Write to FILE instead of stdout.")
+@option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True),
+        help="Write to FILE instead of stdout ('-': stdout).")
 @option("--split", "split_dir", type=click.Path(file_okay=False),
               help="Write one file per connector into DIR.")
 @option("--include-inactive", is_flag=True, help="Also import inactive connectors (as active: false).")
@@ -530,7 +530,15 @@ def apply(context: Context, paths: Sequence[str], prune: bool, plan_file: str | 
 def import_(context: Context, output: str | None, split_dir: str | None,
             include_inactive: bool, force: bool, include: Sequence[str],
             exclude: Sequence[str]) -> int:
-    """Write YAML for connectors that already exist, to adopt them."""
+    """Write YAML for connectors that already exist, to adopt them.
+
+    A live connector a config could not declare (a source_name that is not a slug, too many
+    metadata keys, an unknown kind, ...) is left out with a warning saying why, so the file
+    always validates. A selection (--include/--exclude) that leaves nothing to import is an
+    error (exit 1) and writes nothing.
+    """
+    if output == "-":
+        output = None  # stdout, as Unix tools read '-'
     if output and split_dir:
         raise click.UsageError("--output and --split cannot be used together")
     imported = context.engine().import_(output=output, split_dir=split_dir,
@@ -538,10 +546,11 @@ def import_(context: Context, output: str | None, split_dir: str | None,
                                         selection=_selection(include, exclude))
     for message in imported.left_out:
         _echo_err(f"Warning: {_one_line(message)}")
+    n = imported.connectors
     if split_dir:
-        click.echo(f"Wrote {len(imported.written)} file(s) to {split_dir}.", err=True)
+        _echo_err(f"Wrote {len(imported.written)} file(s) to {split_dir}.")
     elif output:
-        click.echo(f"Wrote {output}.", err=True)
+        _echo_err(f"Wrote {n} connector{'s' * (n != 1)} to {output}.")
     else:
         click.echo(imported.text, nl=False)
     return 0

@@ -102,12 +102,13 @@ class Applied:
 
 @dataclass(frozen=True)
 class Imported:
-    """What ``import`` produced: the YAML text (one file or stdout), or the files written, and
-    why any live connector was left out."""
+    """What ``import`` produced: the YAML text (one file or stdout), or the files written, how
+    many connectors they declare, and why any live connector was left out."""
 
     text: str | None = None
     written: tuple[str, ...] = ()
     left_out: tuple[str, ...] = ()
+    connectors: int = 0  # how many connectors the YAML declares
 
 
 class Engine:
@@ -240,29 +241,36 @@ class Engine:
                 selection: Selection | None = None) -> Imported:
         """YAML for the live connectors (those ``selection`` matches): returned as text,
         written to ``output``, or one file per connector into ``split_dir``. Existing files
-        are kept unless ``force``."""
+        are kept unless ``force``. A connector a config could not declare is left out, with
+        the reason in ``left_out`` (what is written always validates). A ``selection`` that
+        leaves nothing to import is an error, and nothing is written."""
         from adapter_sync import importer
         from adapter_sync.model import Live
 
         if output and split_dir:
             raise AdapterSyncError("--output and --split cannot be used together")
         live = self.live()
+        listed = len(live.connectors)
         if selection:
             selected = selection.matcher()
             live = Live({k: c for k, c in live.connectors.items() if selected(k)})
         left_out = tuple(self.redact(m) for m in
                          importer.left_out(live, include_inactive=include_inactive))
+        count = importer.importable(live, include_inactive=include_inactive)
+        if selection and not count:
+            raise AdapterSyncError(self.redact(_nothing_to_import(
+                selection, live, listed, include_inactive, left_out)))
         if split_dir:
             files = importer.split_files(live, include_inactive=include_inactive)
             written = importer.write_split(
                 {name: self.redact(text) for name, text in files.items()}, split_dir,
                 force=force)
-            return Imported(written=tuple(written), left_out=left_out)
+            return Imported(written=tuple(written), left_out=left_out, connectors=count)
         text = self.redact(importer.to_yaml(live, include_inactive=include_inactive))
         if output:
             importer.write_file(output, text, force=force)
-            return Imported(written=(output,), left_out=left_out)
-        return Imported(text=text, left_out=left_out)
+            return Imported(written=(output,), left_out=left_out, connectors=count)
+        return Imported(text=text, left_out=left_out, connectors=count)
 
     # -- outputs --------------------------------------------------------------------------
 
@@ -369,6 +377,29 @@ def select(include: Sequence[str] = (), exclude: Sequence[str] = ()) -> Selectio
     from adapter_sync.model import Selection
 
     return Selection(tuple(include), tuple(exclude))
+
+
+def _nothing_to_import(selection: Selection, matched: Live, listed: int,
+                       include_inactive: bool, left_out: Sequence[str]) -> str:
+    """Why an import with ``selection`` has nothing to write (``matched``: what it selects of
+    the ``listed`` live connectors)."""
+    import shlex
+
+    given = " ".join([*(f"--include {shlex.quote(g)}" for g in selection.include),
+                      *(f"--exclude {shlex.quote(g)}" for g in selection.exclude)])
+    n = len(matched.connectors)
+    if not n:
+        return (f"nothing to import: no live connector matches {given} "
+                f"({listed} live connector{'s' * (listed != 1)} listed); nothing written")
+    why = []
+    inactive = sum(1 for c in matched.connectors.values() if not c.is_active)
+    if inactive and not include_inactive:
+        why.append(f"{inactive} inactive (add --include-inactive to import them)")
+    if left_out:
+        why.append(f"{len(left_out)} that a config cannot declare ({'; '.join(left_out[:3])}"
+                   f"{'; ...' if len(left_out) > 3 else ''})")
+    return (f"nothing to import: of the {n} live connector{'s' * (n != 1)} matching {given}, "
+            f"{' and '.join(why)}; nothing written")
 
 
 def _safe_url(url: str) -> str:
