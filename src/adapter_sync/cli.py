@@ -95,9 +95,10 @@ class Context:
             else:
                 setattr(self, name, value)
 
-    def engine(self, concurrency: int = 4, *, api: bool = True) -> Engine:
-        """The engine for these options; ``api``: the command talks to the API (then a
-        ``sandbox:`` URL's state file is named on stderr, so nobody wonders where it went)."""
+    def engine(self, concurrency: int = 4) -> Engine:
+        """The engine for these options. When a command reaches a ``sandbox:`` URL's emulator,
+        its state file is named on stderr, so nobody wonders where the connectors went (a
+        command that reads no API, or stops before any request, names nothing)."""
         from adapter_sync.engine import Engine, Settings
 
         settings = Settings(api_url=self.api_url, api_key=self.api_key,
@@ -105,10 +106,8 @@ class Context:
                             max_rps=self.max_rps, backoff_base=self.backoff_base,
                             concurrency=concurrency, rate_share=self.rate_share,
                             allow_http=tuple(self.allow_http))
-        engine = Engine(settings, redactor=_state["redact"], on_wait=_on_wait)
-        if api and engine.sandbox_db:
-            _echo_err(f"Sandbox state: {engine.sandbox_db}")
-        return engine
+        return Engine(settings, redactor=_state["redact"], on_wait=_on_wait,
+                      on_sandbox=lambda db: _echo_err(f"Sandbox state: {db}"))
 
 
 def _on_wait(event: Any) -> None:
@@ -325,7 +324,7 @@ def validate(context: Context, paths: Sequence[str]) -> int:
     PATHS are files or folders (every *.yaml / *.yml below, sorted). With none:
     ./connectors.yaml if it exists, else ./connectors/.
     """
-    desired = context.engine(api=False).validate(paths)
+    desired = context.engine().validate(paths)
     n, f = len(desired.connectors), len(desired.files)
     line = f"OK: {n} connector{'s' * (n != 1)} in {f} file{'s' * (f != 1)} valid."
     inactive = sorted(c.source_name for c in desired.connectors.values() if not c.active)
@@ -409,7 +408,7 @@ def plan(context: Context, paths: Sequence[str], format: str, prune: bool,
 @click.pass_obj
 def show(context: Context, plan_file: str, format: str) -> int:
     """Show a saved plan exactly as 'plan' showed it. Reads no API."""
-    engine = context.engine(api=False)
+    engine = context.engine()
     colour = _use_color()
     click.echo(engine.render(engine.load_plan(plan_file), format, color=colour),  # type: ignore[arg-type]
                nl=False, color=colour)
@@ -421,7 +420,7 @@ def show(context: Context, plan_file: str, format: str) -> int:
 @click.pass_obj
 def schema(context: Context) -> int:
     """Print the config's JSON Schema (for editors: no clone needed)."""
-    click.echo(context.engine(api=False).config_schema(), nl=False)
+    click.echo(context.engine().config_schema(), nl=False)
     return 0
 
 
@@ -686,6 +685,29 @@ def sandbox_serve(host: str, port: int, db: str | None, **faults: Any) -> int:
     from adapter_sync.engine import serve_sandbox
 
     serve_sandbox(host=host, port=port, db=db, **faults)
+    return 0
+
+
+@sandbox.command("reset")
+@click.argument("path", required=False, metavar="[PATH]")
+@click.pass_obj
+def sandbox_reset(context: Context, path: str | None) -> int:
+    """Empty the sandbox's state: remove every connector.
+
+    PATH (or sandbox:PATH) is the state file; without it, the one --api-url (or
+    ADAPTER_API_URL) names when it is a sandbox: URL, else the per-user file that
+    --api-url sandbox: uses. A missing file is left missing; a file that is not a sandbox
+    database is refused, untouched.
+    """
+    from adapter_sync.engine import SANDBOX_SCHEME, reset_sandbox
+
+    if path is None and context.api_url.startswith(SANDBOX_SCHEME):
+        path = context.api_url
+    db, held = reset_sandbox(path)
+    if held is None:
+        click.echo(f"Sandbox state {db} does not exist: nothing to reset.")
+    else:
+        click.echo(f"Sandbox reset: removed {held} connector{'s' * (held != 1)} from {db}.")
     return 0
 
 

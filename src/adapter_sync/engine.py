@@ -117,14 +117,18 @@ class Engine:
     def __init__(self, settings: Settings | None = None, *,
                  transport: httpx.AsyncBaseTransport | None = None,
                  redactor: Redactor | None = None,
-                 on_wait: Callable[[WaitEvent], None] | None = None) -> None:
+                 on_wait: Callable[[WaitEvent], None] | None = None,
+                 on_sandbox: Callable[[str], None] | None = None) -> None:
         """``transport`` replaces the network (tests); ``redactor`` is the one every output
         goes through (by default one for ``settings.api_key``); ``on_wait`` hears of every
-        wait of a second or more (a retry's backoff, a rate-limit hold), in every command."""
+        wait of a second or more (a retry's backoff, a rate-limit hold), in every command;
+        ``on_sandbox`` hears the state file of a ``sandbox:`` URL when a command opens it
+        (only a command that reaches the API does, and only once its config is valid)."""
         self.settings = settings or Settings()
         self._transport = transport
         self.redact = redactor or Redactor([self.settings.api_key])
         self.on_wait = on_wait
+        self.on_sandbox = on_sandbox
 
     # -- the commands ---------------------------------------------------------------------
 
@@ -333,6 +337,8 @@ class Engine:
         s = self.settings
         url, key, transport = s.api_url, s.api_key, self._transport
         if url.startswith(SANDBOX_SCHEME):
+            if self.on_sandbox is not None and self.sandbox_db:
+                self.on_sandbox(self.sandbox_db)  # before opening: named even if that fails
             url, transport, sandbox_key = _sandbox(url[len(SANDBOX_SCHEME):], transport)
             key = key or ApiKey(sandbox_key)
         return make_client(url, key, max_attempts=s.max_attempts, deadline=s.deadline,
@@ -439,6 +445,35 @@ def unfinished(plan: Plan, outcomes: Sequence[Outcome], why: str) -> Result:
     finished = {id(o.action) for o in outcomes}
     rest = tuple(Outcome(a, "skipped", why) for a in plan.actions if id(a) not in finished)
     return Result(tuple(outcomes) + rest, interrupted=True)
+
+
+def reset_sandbox(path: str | None = None) -> tuple[str, int | None]:
+    """``adapter-sync sandbox reset``: empty the sandbox state file ``path`` (``sandbox:PATH``
+    is accepted too; None, empty or ``sandbox:``: the per-user file). Returns the file and how
+    many connectors it held, or None when there is no such file (nothing is created). A file
+    that is not a sandbox database is refused, untouched."""
+    import sqlite3
+
+    from adapter_sync.sandbox.store import Store, default_db, is_store  # no httpx, no app
+
+    if path and path.startswith(SANDBOX_SCHEME):
+        path = path[len(SANDBOX_SCHEME):]
+    db = os.path.abspath(path) if path else default_db()
+    if not os.path.lexists(db):
+        return db, None
+    if not is_store(db):
+        raise AdapterSyncError(f"{db} is not a sandbox state file (an SQLite database with "
+                               "the sandbox's connectors table); nothing reset")
+    try:
+        store = Store(db)
+        try:
+            held = store.count()
+            store.reset()
+        finally:
+            store.close()
+    except (OSError, sqlite3.Error) as exc:
+        raise AdapterSyncError(f"cannot reset the sandbox database {db!r}: {exc}") from None
+    return db, held
 
 
 def serve_sandbox(*, db: str | None = None, **options: Any) -> None:
