@@ -629,10 +629,10 @@ def import_(context: Context, output: str | None, split_dir: str | None,
     always validates. A selection (--include/--exclude) that leaves nothing to import is an
     error (exit 1) and writes nothing.
     """
-    if output == "-":
-        output = None  # stdout, as Unix tools read '-'
     if output and split_dir:
         raise click.UsageError("--output and --split cannot be used together")
+    if output == "-":
+        output = None  # stdout, as Unix tools read '-'
     imported = context.engine().import_(output=output, split_dir=split_dir,
                                         include_inactive=include_inactive, force=force,
                                         selection=_selection(include, exclude))

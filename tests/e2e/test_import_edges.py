@@ -110,3 +110,5 @@ def test_dash_is_stdout(sandbox, tmp_path: Path, monkeypatch) -> None:
     assert not (tmp_path / "-").exists()
     assert to_stdout.out == run(["import"], sandbox).out
     assert "  crm:\n" in to_stdout.out and "Wrote" not in to_stdout.err
+    both = run(["import", "-o", "-", "--split", "out"], sandbox)
+    assert both.code == 1 and "--output and --split cannot be used together" in both.err
