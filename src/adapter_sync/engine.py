@@ -42,7 +42,15 @@ if TYPE_CHECKING:
     import httpx
 
     from adapter_sync.client import AdapterClient, WaitEvent
-    from adapter_sync.model import Desired, Live, Outcome, Plan, Result, Selection
+    from adapter_sync.model import (
+        Desired,
+        Live,
+        LiveConnector,
+        Outcome,
+        Plan,
+        Result,
+        Selection,
+    )
 
 DEFAULT_API_URL = "https://api.adapter.com/v1"
 SANDBOX_SCHEME = "sandbox:"
@@ -258,12 +266,21 @@ class Engine:
         if selection:
             selected = selection.matcher()
             live = Live({k: c for k, c in live.connectors.items() if selected(k)})
-        left_out = tuple(self.redact(m) for m in
-                         importer.left_out(live, include_inactive=include_inactive))
+        matched = live
+        # A connector holding the key: a config holding it is refused, and a masked copy would
+        # plan an update of the live value to the mask.
+        holding = sorted(name for name, c in live.connectors.items()
+                         if (include_inactive or c.is_active) and self._holds_key(c))
+        live = Live({k: c for k, c in live.connectors.items() if k not in holding})
+        left_out = tuple(sorted(self.redact(m) for m in [
+            *importer.left_out(live, include_inactive=include_inactive),
+            *(f"{importer.quote(name)}: not imported: its name or metadata holds the API key "
+              "(ADAPTER_API_KEY), which a config must never hold; it stays unmanaged"
+              for name in holding)]))
         count = importer.importable(live, include_inactive=include_inactive)
         if selection and not count:
             raise AdapterSyncError(self.redact(_nothing_to_import(
-                selection, live, listed, include_inactive, left_out)))
+                selection, matched, listed, include_inactive, left_out)))
         if split_dir:
             files = importer.split_files(live, include_inactive=include_inactive)
             written = importer.write_split(
@@ -275,6 +292,12 @@ class Engine:
             importer.write_file(output, text, force=force)
             return Imported(written=(output,), left_out=left_out, connectors=count)
         return Imported(text=text, left_out=left_out, connectors=count)
+
+    def _holds_key(self, connector: LiveConnector) -> bool:
+        """Whether any text of ``connector`` holds the API key (in any spelling)."""
+        texts = [connector.source_name, connector.name, *connector.metadata,
+                 *connector.metadata.values()]
+        return any(self.redact(t) != t for t in texts)
 
     # -- outputs --------------------------------------------------------------------------
 

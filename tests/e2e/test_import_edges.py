@@ -112,3 +112,25 @@ def test_dash_is_stdout(sandbox, tmp_path: Path, monkeypatch) -> None:
     assert "  crm:\n" in to_stdout.out and "Wrote" not in to_stdout.err
     both = run(["import", "-o", "-", "--split", "out"], sandbox)
     assert both.code == 1 and "--output and --split cannot be used together" in both.err
+
+
+def test_a_connector_holding_the_key_is_left_out_not_masked(tmp_path: Path) -> None:
+    """A config holding the key is refused, and a masked copy ("***") would plan an update
+    that overwrites the live value: such a connector is left out, the key never shown."""
+    key = "pk_live_import_edge_secret_0123456789"
+    db = tmp_path / "sandbox.db"
+    store = Store(db)
+    store.seed([{"source_name": "crm", "name": "CRM"},
+                {"source_name": "leaky", "name": "Leaky", "metadata": {"token": key}}])
+    store.close()
+    env = {"ADAPTER_API_URL": f"sandbox:{db}", "ADAPTER_API_KEY": key, "NO_COLOR": "1"}
+    out = tmp_path / "connectors.yaml"
+    done = run(["import", "-o", str(out)], env)
+    assert done.code == 0, done.err
+    assert "leaky" not in out.read_text() and "***" not in out.read_text()
+    assert ('Warning: "leaky": not imported: its name or metadata holds the API key '
+            "(ADAPTER_API_KEY), which a config must never hold; it stays unmanaged"
+            in done.err.splitlines())
+    assert key not in done.out + done.err
+    plan = run(["plan", str(out)], env)
+    assert plan.code == 0 and "No changes" in plan.out, plan.out + plan.err
