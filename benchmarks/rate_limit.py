@@ -104,6 +104,7 @@ def _measure(db: Path, faults: dict[str, Any], n: int, concurrency: int) -> Meas
                         failed.append(str(exc))
 
             started = time.perf_counter()
+            client.expect_requests(n)  # as apply tells it how many writes are coming
             await asyncio.gather(*(one(i) for i in range(n)))
             seconds = time.perf_counter() - started
         return Measured(seconds, sum(counting.statuses.values()), counting.statuses[429],

@@ -118,8 +118,8 @@ read_words() {  # read_words FILE: fill the array `words` from NUL-separated FIL
   while IFS= read -r -d '' word; do words+=("$word"); done <"$1"
 }
 
-# plan_facts PLANFILE: "has_changes needs_force" of a saved plan, from its JSON rendering (the
-# documented plan format), and a warning annotation for each reason apply would refuse it.
+# plan_facts PLANFILE: "has_changes needs_force" of a saved plan, from the plan document
+# (schemas/plan.schema.json), and a warning annotation for each safety finding.
 plan_facts() {
   "${sync[@]}" show "$1" --format json | "$python" -c '
 import json, sys
@@ -131,10 +131,14 @@ except ValueError:
 safety = plan["safety"]
 def escape(text):  # workflow-command data: %, CR and LF escaped
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-for reason in safety["reasons"]:
-    print(f"::warning title=adapter-sync::apply will refuse this plan: {escape(reason)}",
+for finding in safety["findings"]:
+    how = "--force or not" if finding["effect"] == "blocked" else "without --force"
+    about = ", ".join(finding["subjects"][:20])
+    numbers = ", ".join(f"{k} {v:g}" for k, v in finding["numbers"].items())
+    detail = ": ".join(part for part in (finding["code"], about, numbers) if part)
+    print(f"::warning title=adapter-sync::apply will refuse this plan {how} ({escape(detail)})",
           file=sys.stderr)
-print("true" if plan["actions"] else "false", "true" if safety["needs_force"] else "false")
+print("true" if plan["has_changes"] else "false", "true" if safety["needs_force"] else "false")
 '
 }
 

@@ -1,7 +1,9 @@
 """Classify one attempt of an API call: its answer or its exception becomes a :data:`Verdict`.
 
 Pure: no I/O, no clock (the caller passes the server's time for ``Retry-After`` dates and
-``X-RateLimit-Reset``), no secrets (the caller redacts). The retry loop in
+``X-RateLimit-Reset``), no secrets: the caller gives its redactor (``Call.redact``), which every
+piece of server text goes through *before* it is cut to an excerpt (a key cut short is no
+longer recognised). The retry loop in
 :mod:`adapter_sync.client` acts on the verdict:
 
 - :class:`Success`: a 2xx answer; parse it.
@@ -23,7 +25,8 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -53,6 +56,8 @@ class Call:
     safe: bool
     #: A 404 means the URL is wrong (the collection itself is missing), not an unknown id.
     not_found_is_wrong_url: bool = False
+    #: Masks the secrets in server text (bodies, exception messages) before it is cut short.
+    redact: Callable[[str], str] = field(default=str, compare=False, repr=False)
 
     @property
     def host(self) -> str:
@@ -132,7 +137,7 @@ def _classify_response(call: Call, response: httpx.Response, server_now: float) 
         return Retry("rate limited (429)", status, request_id, rate_limited=True,
                      wait_hint=server_wait_hint(response.headers, server_now))
     if status >= 500:
-        _, message, _ = error_body(response)
+        _, message, _ = error_body(response, call.redact)
         summary = f"server error ({status}: {message})"
         if not call.safe:
             return Lost(summary, status, request_id)
@@ -149,7 +154,7 @@ def _classify_response(call: Call, response: httpx.Response, server_now: float) 
 def refusal_message(call: Call, response: httpx.Response) -> str:
     """The one-line message for a 4xx/5xx answer that is not retried."""
     status = response.status_code
-    code, message, details = error_body(response)
+    code, message, details = error_body(response, call.redact)
     what = call.what
     server_said = message and not message.startswith(("non-JSON", "unexpected body"))
     if status == 401:
@@ -182,22 +187,25 @@ def _wrong_url(call: Call, server_said: str | None) -> str:
     return text
 
 
-def excerpt(text: str) -> str:
-    """A short quoted excerpt of a body, whitespace collapsed."""
-    text = " ".join(text.split())
+def excerpt(text: str, redact: Callable[[str], str] = str) -> str:
+    """A short quoted excerpt of a body, whitespace collapsed, ``redact``-ed before it is cut
+    (so a secret in it is masked whole, never shown in part)."""
+    text = redact(" ".join(text.split()))
     if not text:
         return "(empty body)"
     return repr(text[:EXCERPT_CHARS] + ("…" if len(text) > EXCERPT_CHARS else ""))
 
 
-def error_body(response: httpx.Response) -> tuple[str | None, str, Any]:
-    """(code, message, details) from either error shape, or an excerpt of a non-JSON body."""
+def error_body(response: httpx.Response, redact: Callable[[str], str] = str
+               ) -> tuple[str | None, str, Any]:
+    """(code, message, details) from either error shape, or an excerpt of a non-JSON body
+    (``redact``-ed before it is cut)."""
     try:
         data = response.json()
     except ValueError:
-        return None, f"non-JSON body {excerpt(response.text)}", None
+        return None, f"non-JSON body {excerpt(response.text, redact)}", None
     if not isinstance(data, dict):
-        return None, f"unexpected body {excerpt(response.text)}", None
+        return None, f"unexpected body {excerpt(response.text, redact)}", None
     code = data.get("error")
     message = data.get("message")
     details = data.get("details")
@@ -221,7 +229,7 @@ def error_body(response: httpx.Response) -> tuple[str | None, str, Any]:
     elif isinstance(detail, str) and not message:
         message = detail
     if not message:
-        message = str(code) if code else f"unexpected body {excerpt(response.text)}"
+        message = str(code) if code else f"unexpected body {excerpt(response.text, redact)}"
     return (str(code) if code else None), str(message), details
 
 
@@ -245,10 +253,10 @@ def _classify_exception(call: Call, exc: BaseException) -> Verdict:
     if isinstance(exc, (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)):
         # Sent (maybe fully), answer lost: the server may have acted on it.
         kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "connection lost"
-        summary = f"{kind} ({network_summary(exc)})"
+        summary = f"{kind} ({network_summary(exc, call.redact)})"
         return Retry(summary) if call.safe else Lost(summary)
     if isinstance(exc, httpx.HTTPError):  # bad URL, local protocol error: not retryable
-        return Refused(f"{call.what}: request failed ({network_summary(exc)})")
+        return Refused(f"{call.what}: request failed ({network_summary(exc, call.redact)})")
     raise TypeError(f"cannot classify {type(exc).__name__}") from exc
 
 
@@ -273,7 +281,8 @@ def _connect_failure(call: Call, exc: httpx.HTTPError) -> Verdict:
                 if reason in _NOT_TLS else "")
         return Refused(f"{call.what}: TLS handshake with {host} failed ({reason}){hint} "
                        "(not retried)")
-    return Retry(f"connection failed: could not connect to {host} ({network_summary(exc)})")
+    return Retry(f"connection failed: could not connect to {host} "
+                 f"({network_summary(exc, call.redact)})")
 
 
 def _cause(exc: BaseException, kind: type[BaseException]) -> Any:
@@ -288,8 +297,9 @@ def _cause(exc: BaseException, kind: type[BaseException]) -> Any:
     return None
 
 
-def network_summary(exc: BaseException) -> str:
-    """``Type: message`` of a network error, short (httpx never puts headers in it)."""
-    detail = " ".join(str(exc).split())[:EXCERPT_CHARS]
+def network_summary(exc: BaseException, redact: Callable[[str], str] = str) -> str:
+    """``Type: message`` of a network error, short (httpx never puts headers in it; it is
+    ``redact``-ed before it is cut all the same)."""
+    detail = redact(" ".join(str(exc).split()))[:EXCERPT_CHARS]
     name = type(exc).__name__
     return f"{name}: {detail}" if detail else name

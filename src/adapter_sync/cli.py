@@ -392,8 +392,8 @@ def plan(context: Context, paths: Sequence[str], format: str, prune: bool,
                           base=base)
     colour = _use_color()
     # color=: click would strip the codes off a non-terminal even when FORCE_COLOR asked
-    click.echo(engine.render(planned.plan, format, color=colour), nl=False,  # type: ignore[arg-type]
-               color=colour)
+    click.echo(engine.render(planned.plan, format, color=colour, plan_file=out),  # type: ignore[arg-type]
+               nl=False, color=colour)
     if out:
         engine.save_plan(out, planned.plan)
         click.echo(f"Plan saved to {out}; run 'adapter-sync apply --plan {out}' to apply it.",
@@ -410,8 +410,8 @@ def show(context: Context, plan_file: str, format: str) -> int:
     """Show a saved plan exactly as 'plan' showed it. Reads no API."""
     engine = context.engine()
     colour = _use_color()
-    click.echo(engine.render(engine.load_plan(plan_file), format, color=colour),  # type: ignore[arg-type]
-               nl=False, color=colour)
+    click.echo(engine.render(engine.load_plan(plan_file), format, color=colour,  # type: ignore[arg-type]
+                             plan_file=plan_file), nl=False, color=colour)
     return 0
 
 

@@ -23,7 +23,8 @@ at once, saying when the limit resets.
 The API key is held as an :class:`~adapter_sync.secrets.ApiKey`; every message this module
 raises or reports (``on_wait``), and its retry log line, goes through a
 :class:`~adapter_sync.secrets.Redactor` built from it; its other log records name methods and
-paths only. A loopback API URL is never reached through an environment proxy. (Log handlers are the application's to filter: the CLI
+paths only. A loopback API URL, or a host named with ``allow_http``, is never reached
+through an environment proxy (``HTTP_PROXY``...): the key goes to the named host only. (Log handlers are the application's to filter: the CLI
 installs ``Redactor.logging_filter()``; this module installs nothing at import.)
 """
 
@@ -154,6 +155,7 @@ def make_client(
     sleep: Sleep | None = None,
     clock: Clock | None = None,
     wall_clock: Clock | None = None,
+    rng: random.Random | None = None,
 ) -> AdapterClient:
     """Check the URL and key (no connection yet) and build a client.
 
@@ -167,7 +169,9 @@ def make_client(
     each retry wait and each rate-limit wait of at least :data:`REPORTED_WAIT` seconds, for
     live progress (its message is redacted; nothing is built when it is None).
     ``sleep``/``clock``/``wall_clock`` replace ``asyncio.sleep``/``time.monotonic``/
-    ``time.time`` (for tests).
+    ``time.time`` (for tests). ``rng``: the random source of the backoff's jitter (a seeded
+    ``random.Random`` makes every run send the same requests at the same times; default: an
+    unseeded one).
     """
     if timeout <= 0:
         raise ValueError("timeout must be positive")
@@ -177,6 +181,7 @@ def make_client(
     return AdapterClient(
         base_url, key, policy=policy, max_rps=max_rps, rate_share=rate_share, timeout=timeout,
         transport=transport, on_wait=on_wait, sleep=sleep, clock=clock, wall_clock=wall_clock,
+        rng=rng, direct_hosts=allow_http,
     )
 
 
@@ -213,7 +218,11 @@ class AdapterClient:
         sleep: Sleep | None = None,
         clock: Clock | None = None,
         wall_clock: Clock | None = None,
+        rng: random.Random | None = None,
+        direct_hosts: tuple[str, ...] = (),
     ) -> None:
+        """``direct_hosts``: hosts reached directly, never through an environment proxy
+        (besides loopback, which always is): the ``--allow-http`` hosts."""
         key = api_key if isinstance(api_key, ApiKey) else ApiKey(api_key)
         self._base_url = base_url.rstrip("/")
         split = urlsplit(self._base_url)
@@ -227,7 +236,9 @@ class AdapterClient:
         self._pacer = Pacer(max_rps, self._clock, wall=self._wall, rate_share=rate_share)
         self._on_wait = on_wait
         self._announced: int | None = None
-        self._rng = random.Random()
+        self._remaining: int | None = None
+        self._reset_at: float | None = None
+        self._rng = rng or random.Random()
         self._closed = False
         limits = httpx.Limits(max_connections=MAX_CONNECTIONS,
                               max_keepalive_connections=MAX_CONNECTIONS)
@@ -235,10 +246,13 @@ class AdapterClient:
         # loopback) never negotiates TLS, and redirects are not followed, so it skips loading
         # the CA bundle (~0.15 s at start-up).
         verify = split.scheme == "https"
-        if transport is None and _is_loopback(split.hostname or ""):
+        host = (split.hostname or "").lower().rstrip(".")
+        direct = {h.strip().lower().rstrip(".") for h in direct_hosts}
+        if transport is None and (_is_loopback(host) or host in direct):
             # Never through a proxy: HTTP_PROXY / ALL_PROXY would carry the key (in cleartext
-            # for http://) off this machine, to a proxy that cannot reach our loopback anyway.
-            # An explicit transport is one httpx does not route through environment proxies.
+            # for http://) off this machine, to a host the user never named (and a proxy
+            # cannot reach our loopback or a CI job's private service name anyway). An explicit
+            # transport is one httpx does not route through environment proxies.
             transport = httpx.AsyncHTTPTransport(verify=verify, limits=limits)
         self._http = httpx.AsyncClient(
             headers={
@@ -261,6 +275,24 @@ class AdapterClient:
     def announced_limit(self) -> int | None:
         """The request limit the API last announced (``X-RateLimit-Limit``), if any."""
         return self._announced
+
+    @property
+    def announced_remaining(self) -> int | None:
+        """``X-RateLimit-Remaining`` of the last answer that had it (after the list call:
+        what the writes may spend before the reset), if any."""
+        return self._remaining
+
+    @property
+    def announced_reset_at(self) -> float | None:
+        """When that budget resets: epoch seconds on our clock (``X-RateLimit-Reset`` read
+        through the server's clock offset), if announced."""
+        return self._reset_at
+
+    def expect_requests(self, requests: int | None) -> None:
+        """About ``requests`` more requests are coming (an apply's writes; None: unknown).
+        While the rate-limit budget left covers them they are sent at once; only work that
+        would overrun it is paced up to the reset (see :mod:`adapter_sync.pacing`)."""
+        self._pacer.expect(requests)
 
     @property
     def base_url(self) -> str:
@@ -294,7 +326,7 @@ class AdapterClient:
         if not isinstance(data, list):
             raise self._error(
                 f"{what}: expected a JSON array, got {type(data).__name__} "
-                f"{excerpt(response.text)}", response,
+                f"{excerpt(response.text, self._redact)}", response,
             )
         try:
             return [LiveConnector.from_api(item) for item in data]
@@ -302,7 +334,7 @@ class AdapterClient:
             bad = next((i for i in data if not _looks_like_connector(i)), None)
             raise self._error(
                 f"{what}: unexpected item in the response ({type(exc).__name__}: {exc}): "
-                f"{excerpt(repr(bad))}", response,
+                f"{excerpt(repr(bad), self._redact)}", response,
             ) from None
 
     async def create(self, body: Mapping[str, Any]) -> LiveConnector:
@@ -340,7 +372,7 @@ class AdapterClient:
         if ctype and "json" not in ctype.lower():
             raise self._error(
                 f"{what}: expected JSON, got content-type {ctype.split(';')[0]!r} "
-                f"(HTTP {response.status_code}) {excerpt(response.text)}",
+                f"(HTTP {response.status_code}) {excerpt(response.text, self._redact)}",
                 response, unknown=unknown,
             )
         try:
@@ -348,7 +380,7 @@ class AdapterClient:
         except ValueError:
             raise self._error(
                 f"{what}: malformed JSON in the response (HTTP {response.status_code}) "
-                f"{excerpt(response.text)}", response, unknown=unknown,
+                f"{excerpt(response.text, self._redact)}", response, unknown=unknown,
             ) from None
 
     def _connector(self, response: httpx.Response, what: str, *, unknown: bool) -> LiveConnector:
@@ -357,7 +389,8 @@ class AdapterClient:
         data = self._json(response, what, unknown=unknown)
         if not isinstance(data, dict) or not _looks_like_connector(data):
             raise self._error(
-                f"{what}: the response is not a connector {excerpt(response.text)}",
+                f"{what}: the response is not a connector "
+                f"{excerpt(response.text, self._redact)}",
                 response, unknown=unknown,
             )
         return LiveConnector.from_api(data)
@@ -409,7 +442,8 @@ class AdapterClient:
         if self._closed:
             raise RuntimeError("AdapterClient is closed")
         policy = self._policy
-        call = Call(method, self._base_url + path, what, safe, not_found_is_wrong_url)
+        call = Call(method, self._base_url + path, what, safe, not_found_is_wrong_url,
+                    redact=self._redact)
         shown = self._base_path + path  # for logs: the path only, never headers
         deadline_at = self._clock() + policy.deadline
         failure: Retry | None = None
@@ -479,9 +513,13 @@ class AdapterClient:
                 if self._on_wait is not None and turn.reason == "rate_limit" \
                         and wait >= REPORTED_WAIT:
                     until = self._pacer.to_wall(turn.at)
+                    resets = ""
+                    if turn.reset is not None and turn.reset > turn.at + REPORTED_WAIT:
+                        resets = (f"; the budget left is spread until the limit resets at "
+                                  f"{_hhmmss(self._pacer.to_wall(turn.reset))}")
                     self._report("rate_limit", wait, what, attempt,
                                  f"{what}: waiting for the rate limit until {_hhmmss(until)} "
-                                 f"({wait:.1f}s)")
+                                 f"({wait:.1f}s{resets})")
                 await self._sleep(wait)
             except BaseException:  # cancelled (or a failing callback): give the turn back
                 self._pacer.cancel(turn)
@@ -500,6 +538,11 @@ class AdapterClient:
                 self._announced = info.limit
             self._pacer.record(turn, info, status=outcome.status_code, sent=sent,
                                received=received)
+            if info is not None and info.remaining is not None:
+                self._remaining = info.remaining
+                self._reset_at = (received + info.reset_after if info.reset_after is not None
+                                  else None if info.reset is None
+                                  else info.reset - self._pacer.server_clock.offset)
         else:
             self._pacer.record(turn, None, status=None, sent=sent, received=received)
 
@@ -509,8 +552,14 @@ class AdapterClient:
         deadline = f"{self._policy.deadline:g}s deadline"
         resets = ""
         if late is not None and late.reason == "rate_limit":
-            resets = (f"the rate limit resets at {_hhmmss(self._pacer.to_wall(late.at))} "
-                      f"(in {late.at - now:.0f}s)")
+            # The real reset, not the pacing gap: a budget spread up to a reset an hour away
+            # gives each request a turn minutes apart, but it is the reset that frees it.
+            reset = late.reset if late.reset is not None and late.reset >= late.at else late.at
+            resets = (f"the rate limit resets at {_hhmmss(self._pacer.to_wall(reset))} "
+                      f"(in {reset - now:.0f}s)")
+            if late.left and reset > late.at:
+                resets += (f"; {late.left} request{'s' * (late.left != 1)} left until then, "
+                           f"spread up to it: this one's turn would come in {late.at - now:.0f}s")
         if failure is not None:
             why = (f"the next wait ({late.at - now:.1f}s) would pass the {deadline}"
                    if late is not None else f"waiting for the rate limit would pass the {deadline}")

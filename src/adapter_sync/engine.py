@@ -29,9 +29,10 @@ Every failure a user can cause is an :class:`~adapter_sync.errors.AdapterSyncErr
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal
+from functools import partial
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from adapter_sync.errors import AdapterSyncError, ProtectedError, SafetyError
 from adapter_sync.secrets import ApiKey, Redactor
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
 DEFAULT_API_URL = "https://api.adapter.com/v1"
 SANDBOX_SCHEME = "sandbox:"
 Format = Literal["text", "markdown", "json"]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ class Settings:
     rate_share: float = 1.0
     #: Hosts plain http may go to besides loopback (an explicit opt-in, e.g. a CI service).
     allow_http: tuple[str, ...] = ()
+    #: Seeds the retry backoff's jitter (None: unseeded): the same seed, the same waits.
+    random_seed: int | None = None
 
 
 @dataclass(frozen=True)
@@ -162,15 +166,15 @@ class Engine:
             from adapter_sync.base import load_base
 
             base_desired = load_base(base, paths, self.validate)
-        live, limit = self._run(self._fetch_with_limit)
+        live, client = self._run(self._fetch_with_limit)
         plan = self._plan(desired, live, prune, selection)
         if base_desired is not None:
             plan = label_origins(plan, self._plan(base_desired, live, prune, selection))
-        return Planned(self._finish(plan, desired, live, selection, base, limit), live, desired)
+        return Planned(self._finish(plan, desired, live, selection, base, client), live, desired)
 
-    async def _fetch_with_limit(self, client: AdapterClient) -> tuple[Live, int | None]:
+    async def _fetch_with_limit(self, client: AdapterClient) -> tuple[Live, AdapterClient]:
         live = await self._fetch(client)
-        return live, client.announced_limit
+        return live, client  # (closed by now: only what its answers announced is read)
 
     def _plan(self, desired: Desired, live: Live, prune: bool,
               selection: Selection | None) -> Plan:
@@ -179,20 +183,25 @@ class Engine:
         return make_plan(desired, live, prune=prune or desired.prune, selection=selection)
 
     def _finish(self, plan: Plan, desired: Desired, live: Live, selection: Selection | None,
-                base: str | None, limit: int | None) -> Plan:
+                base: str | None, client: AdapterClient) -> Plan:
         """``plan`` with where it comes from (:class:`Provenance`) and what applying it costs:
-        its writes and, at the ``limit`` the API announced (requests a minute, as Adapter
-        documents its limits) and the share of it we may use, roughly how long they take."""
+        its writes and, at the limit the list call's answer announced (requests a minute, as
+        Adapter documents its limits) and the share of it we may use, roughly how long they
+        take; and the budget it announced (remaining requests, reset time)."""
         from adapter_sync.model import Estimate, Provenance, Selection
+        from adapter_sync.planfile import live_digest
 
-        calls = len(plan.actions)
-        estimate = Estimate(calls)
+        calls, limit = len(plan.actions), client.announced_limit
+        estimate = Estimate(calls, remaining=client.announced_remaining,
+                            reset_at=client.announced_reset_at)
         if limit:
             per_minute = limit * self.settings.rate_share
-            estimate = Estimate(calls, round(calls * 60.0 / per_minute, 1), per_minute)
+            estimate = replace(estimate, seconds=round(calls * 60.0 / per_minute, 1),
+                               limit_per_minute=per_minute)
         provenance = Provenance(
             api_url=_safe_url(self.settings.api_url), selection=selection or Selection(),
-            base=base, config_digest=_digest_desired(desired), live_digest=_digest_live(live))
+            base=base, config_digest=_digest_desired(desired),
+            live_digest=live_digest(live, selection))
         return replace(plan, provenance=provenance, estimate=estimate)
 
     def apply(self, paths: Sequence[str] = (), *, plan_file: str | None = None,
@@ -222,21 +231,26 @@ class Engine:
             else:
                 assert desired is not None
                 plan = self._finish(self._plan(desired, live, prune, selection), desired, live,
-                                    selection, None, client.announced_limit)
+                                    selection, None, client)
             if hooks.show_plan is not None:
                 hooks.show_plan(plan)
             if not plan.has_changes:
                 return Applied(plan, None)
-            if plan.safety.blocked:  # protection: no --force overrides it
+            from adapter_sync.render import finding_sentence
+
+            safety = check_safety(plan, live)  # counted against live now
+            if safety.blocked:  # protection: no --force overrides it
                 raise ProtectedError("refusing to apply: " + "; ".join(
-                    b.reason for b in plan.safety.blocked))
-            problem = check_safety(plan, live)  # counted against live now
-            if problem and not force:
-                raise SafetyError(f"{problem}; re-run with --force if this is intended")
+                    finding_sentence(f) for f in safety.findings if f.effect == "blocked"))
+            if safety.needs_force and not force:
+                raise SafetyError("; ".join(finding_sentence(f) for f in safety.findings)
+                                  + "; re-run with --force if this is intended")
             if hooks.approve is not None and not hooks.approve(plan):
                 return Applied(plan, None, approved=False)
             s = self.settings
-            backoff = RetryPolicy(s.max_attempts, s.deadline, s.backoff_base).backoff
+            backoff = partial(RetryPolicy(s.max_attempts, s.deadline, s.backoff_base).backoff,
+                              rng=_rng(s.random_seed))
+            client.expect_requests(len(plan.actions))  # a budget covering them is spent
             result = await apply_plan(plan, client, concurrency=s.concurrency,
                                       progress=hooks.progress, stop=hooks.stop,
                                       attempts=s.max_attempts, backoff=backoff)
@@ -301,14 +315,17 @@ class Engine:
 
     # -- outputs --------------------------------------------------------------------------
 
-    def render(self, plan: Plan, fmt: Format = "text", *, color: bool = False) -> str:
-        """The plan as text, Markdown or JSON, redacted."""
+    def render(self, plan: Plan, fmt: Format = "text", *, color: bool = False,
+               plan_file: str | None = None) -> str:
+        """The plan as text, Markdown or JSON (the plan document), redacted. ``plan_file``:
+        where the plan is saved, named by a Markdown plan too long to show whole."""
         from adapter_sync import render
 
-        if fmt == "json":
-            return self.redact(render.render_json(plan))
+        if fmt == "json":  # the plan document: the bytes save_plan writes
+            return self.redact(render.render_json(plan, _safe_url(self.settings.api_url)
+                                                  if plan.provenance is None else None))
         if fmt == "markdown":
-            return self.redact(render.render_markdown(plan))
+            return self.redact(render.render_markdown(plan, plan_file=plan_file))
         return self.redact(render.render_text(plan, color=color))
 
     def render_result(self, result: Result, *, color: bool = False, ascii: bool = False,
@@ -364,22 +381,25 @@ class Engine:
                 self.on_sandbox(self.sandbox_db)  # before opening: named even if that fails
             url, transport, sandbox_key = _sandbox(url[len(SANDBOX_SCHEME):], transport)
             key = key or ApiKey(sandbox_key)
+        else:
+            _check_not_a_misspelt_sandbox(url)
         return make_client(url, key, max_attempts=s.max_attempts, deadline=s.deadline,
                            max_rps=s.max_rps, rate_share=s.rate_share,
                            backoff_base=s.backoff_base, transport=transport,
-                           on_wait=self.on_wait, allow_http=s.allow_http)
+                           on_wait=self.on_wait, allow_http=s.allow_http,
+                           rng=_rng(s.random_seed))
 
     async def _fetch(self, client: AdapterClient) -> Live:
         from adapter_sync.model import Live
 
         return Live.from_list(await client.list_connectors())
 
-    def _run(self, work: Callable[[AdapterClient], Any]) -> Any:
+    def _run(self, work: Callable[[AdapterClient], Awaitable[T]]) -> T:
         """Run ``work(client)`` in one event loop with one client, closed afterwards."""
 
         import asyncio
 
-        async def main() -> Any:
+        async def main() -> T:
             async with self.connect() as client:
                 return await work(client)
 
@@ -399,6 +419,26 @@ def _sandbox(path: str, transport: Any) -> tuple[str, Any, str]:
         except (OSError, sqlite3.Error) as exc:
             raise AdapterSyncError(f"cannot open the sandbox database {db!r}: {exc}") from None
     return inprocess.BASE_URL, transport, inprocess.SANDBOX_KEY
+
+
+def _rng(seed: int | None) -> Any:
+    import random
+
+    return None if seed is None else random.Random(seed)
+
+
+def _check_not_a_misspelt_sandbox(url: str) -> None:
+    """Refuse ``sandbox`` (no colon), ``sanbox:`` and the like with a did-you-mean, rather
+    than the client's "expected https://HOST/..."."""
+    import difflib
+
+    scheme, colon, rest = url.strip().partition(":")
+    if scheme.lower() in ("http", "https") or (colon and rest.startswith("//")):
+        return
+    if difflib.get_close_matches(scheme.lower(), [SANDBOX_SCHEME[:-1]], n=1, cutoff=0.7):
+        raise AdapterSyncError(
+            f"invalid API URL {url!r}: expected https://HOST/... or the emulator "
+            f"(did you mean {SANDBOX_SCHEME + rest!r}?)")
 
 
 def select(include: Sequence[str] = (), exclude: Sequence[str] = ()) -> Selection:
@@ -452,12 +492,8 @@ def _digest_desired(desired: Desired) -> str:
                        for _, c in sorted(desired.connectors.items())],
         "prune": desired.prune, "ignore": sorted(desired.ignore),
         "protect": sorted(desired.protect),
-        "safety": [desired.safety.max_deactivate_percent, desired.safety.min_active]})
-
-
-def _digest_live(live: Live) -> str:
-    """A digest of the live snapshot the plan was made from."""
-    return _digest([c.to_api() for _, c in sorted(live.connectors.items())])
+        "safety": [desired.safety.max_deactivate_percent, desired.safety.min_active,
+                   desired.safety.small_account_percent]})
 
 
 def unfinished(plan: Plan, outcomes: Sequence[Outcome], why: str) -> Result:

@@ -82,11 +82,14 @@ class SafetyRules:
     """When apply refuses a plan without ``--force`` (config ``safety:``).
 
     Deactivating more than ``max_deactivate_percent`` of the live active connectors, once at
-    least ``min_active`` are live and active; leaving none active always needs ``--force``.
+    least ``min_active`` are live and active; in a smaller account (fewer than ``min_active``
+    active), deactivating more than ``small_account_percent`` of them; leaving none active
+    always needs ``--force``.
     """
 
     max_deactivate_percent: float = 30.0
     min_active: int = 10
+    small_account_percent: float = 50.0
 
 
 def glob_matcher(globs: tuple[str, ...]) -> Callable[[str], bool]:
@@ -294,35 +297,57 @@ class Action:
         return {name: change.after for name, change in self.changes.items()}
 
 
+FindingEffect = Literal["needs_force", "blocked"]
+#: The safety finding codes (a contract: machines act on them). ``none_left``: no active
+#: connector would be left; ``deactivate_share``: more than ``max_deactivate_percent`` of the
+#: active ones (at least ``min_active`` active); ``small_account``: more than
+#: ``small_account_percent`` of the active ones in an account with fewer than ``min_active``;
+#: ``protected_inactive``: a protected connector declared ``active: false`` (blocked).
+FINDING_CODES: tuple[str, ...] = ("none_left", "deactivate_share", "small_account",
+                                  "protected_inactive")
+
+
 @dataclass(frozen=True)
-class Blocked:
-    """A deactivation of a protected connector: refused before any write, ``--force`` or not."""
+class Finding:
+    """One thing the safety check found, as data: a ``code`` (see :data:`FINDING_CODES`), its
+    ``effect`` (``needs_force``: apply refuses without ``--force``; ``blocked``: apply refuses
+    whatever ``--force`` says), the connectors it is about and the numbers behind it. Views
+    turn it into a sentence; nothing else does."""
 
-    source_name: str
-    rule: str
-
-    @property
-    def reason(self) -> str:
-        return (f"{self.source_name} is protected (protect rule {self.rule!r}) but declared "
-                "active: false; its deactivation is blocked, --force or not: take it out of "
-                "protect first, in a reviewed change")
+    code: str
+    effect: FindingEffect
+    subjects: tuple[str, ...] = ()
+    numbers: Mapping[str, float | int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Safety:
-    """What apply will say about a plan: ``needs_force`` when a rule of :class:`SafetyRules`
-    is tripped (``force_reasons`` say which), and the ``blocked`` deactivations of protected
-    connectors. ``rules``: what it was assessed by (apply re-assesses a saved plan by them,
-    against the live state of the moment)."""
+    """What apply will say about a plan: its :class:`Finding` s, and the ``rules`` they were
+    found by (apply re-assesses a saved plan by them, against the live state of the moment)."""
 
-    needs_force: bool = False
-    force_reasons: tuple[str, ...] = ()
-    blocked: tuple[Blocked, ...] = ()
+    findings: tuple[Finding, ...] = ()
     rules: SafetyRules = field(default_factory=SafetyRules)
 
     @property
-    def reasons(self) -> tuple[str, ...]:
-        return self.force_reasons + tuple(b.reason for b in self.blocked)
+    def needs_force(self) -> bool:
+        """Apply refuses this plan without ``--force``."""
+        return any(f.effect == "needs_force" for f in self.findings)
+
+    @property
+    def blocked(self) -> bool:
+        """Apply refuses this plan, ``--force`` or not."""
+        return any(f.effect == "blocked" for f in self.findings)
+
+
+@dataclass(frozen=True)
+class PolicyFinding:
+    """A connector that breaks an organisation policy rule (config ``policy:``)."""
+
+    source_name: str
+    rule: str  # the rule's message (or "policy rule N" when it has none)
+    severity: Literal["error", "warning"]
+    error: str  # the schema's own error, one line
+    managed: bool  # declared in the config (False: a live connector not declared)
 
 
 @dataclass(frozen=True)
@@ -341,11 +366,20 @@ class Provenance:
 class Estimate:
     """What an apply of the plan will cost: ``api_calls`` (its writes, one per action) and,
     when the API announced its rate limit, roughly how long they take at that limit (at the
-    share of it ``--rate-share`` allows); None when it did not say."""
+    share of it ``--rate-share`` allows); None when it did not say. ``remaining``: the
+    requests the list call's answer said are left (``X-RateLimit-Remaining``) before
+    ``reset_at`` (``X-RateLimit-Reset``, epoch seconds on our clock)."""
 
     api_calls: int = 0
     seconds: float | None = None
     limit_per_minute: float | None = None
+    remaining: int | None = None
+    reset_at: float | None = None
+
+    @property
+    def exceeds_budget(self) -> bool:
+        """The writes need more than what remains before the reset."""
+        return self.remaining is not None and self.api_calls > self.remaining
 
 
 @dataclass(frozen=True)
@@ -355,6 +389,7 @@ class Plan:
     ``protected``: live active connectors pruning passed over because ``protect`` matches
     them. ``drift_resolved``: with a base, connectors whose drift this config adopts (the base
     config's plan changes them, this one does not). ``safety``: what apply will say.
+    ``policy``: connectors that break an organisation policy rule.
     """
 
     actions: tuple[Action, ...] = ()
@@ -366,10 +401,11 @@ class Plan:
     safety: Safety = field(default_factory=Safety)
     provenance: Provenance | None = None
     estimate: Estimate | None = None
+    policy: tuple[PolicyFinding, ...] = ()
 
     @property
     def summary(self) -> dict[str, int]:
-        counts = dict.fromkeys(ACTION_KINDS, 0)
+        counts: dict[str, int] = dict.fromkeys(ACTION_KINDS, 0)
         for action in self.actions:
             counts[action.kind] += 1
         return counts

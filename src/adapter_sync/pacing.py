@@ -3,12 +3,19 @@
 Four things decide it:
 
 - ``max_rps`` (optional): requests are spaced ``1 / max_rps`` seconds apart.
-- The budget the server announces (``X-RateLimit-Limit``/``-Remaining``/``-Reset``): the
-  budget left is spread evenly up to the reset instead of bursting into a 429. Left means
-  ``Remaining`` of the newest answer, minus the requests sent since, minus a reserve of
+- The budget the server announces (``X-RateLimit-Limit``/``-Remaining``/``-Reset``). Left
+  means ``Remaining`` of the newest answer, minus the requests sent since, minus a reserve of
   ``(1 - rate_share) x Limit`` kept for the other integrations on the same key (so with a
-  fixed window at most ``rate_share`` of each window is ours). Once it is used up, the next
-  request waits for the reset (plus a small guard).
+  fixed window at most ``rate_share`` of each window is ours). When the caller said how much
+  work is left (:meth:`Pacer.expect`: an apply's writes) and the budget left covers it, it is
+  spent at once: with ``Remaining: 10`` and a reset an hour away, 3 creates go now, none
+  waits for a pacing gap that only an hour-long spread would need. Otherwise (more work than
+  budget, or the work unknown) the budget left is spread evenly up to the reset instead of
+  bursting into a 429: only work that would overrun the budget is paced. Once it is used up,
+  the next request waits for the reset (plus a small guard). The work left is counted down by
+  each request sent, so retries beyond it are paced again. (Why the caller's count rather than
+  the calls waiting right now: an apply holds at most ``--concurrency`` calls in flight, so
+  the calls waiting never show that 300 writes are coming and the budget must last.)
 - A hold set by a 429: the server said "wait", so every call of this client waits, not only
   the refused one. Waiting in a hold is not a failed attempt of the calls that did not get
   the 429.
@@ -67,6 +74,8 @@ class Turn:
     reason: Reason  # why ``at`` may be later than now
     version: int  # the pacer's version when reserved (see :meth:`Pacer.still_valid`)
     probe: bool  # the other calls wait for this one's answer
+    #: When the announced budget resets (clock time), if known: what messages name, not ``at``.
+    reset: float | None = None
 
 
 @dataclass(frozen=True)
@@ -76,10 +85,14 @@ class Blocked:
 
 @dataclass(frozen=True)
 class TooLate:
-    """The next turn (``at``, clock time) is past the caller's ``not_after``."""
+    """The next turn (``at``, clock time) is past the caller's ``not_after``. ``reset``:
+    when the announced budget resets (clock time), if known; ``left``: the requests it has
+    left (those are spread up to the reset when the work left needs more)."""
 
     at: float
     reason: Reason
+    reset: float | None = None
+    left: int | None = None
 
 
 BLOCKED = Blocked()
@@ -128,10 +141,16 @@ class Pacer:
         # The very first request probes too: what it learns (the budget) paces the others.
         self._probe_needed = True
         self._fastest = math.inf  # fastest round trip seen (seconds)
+        self._work: int | None = None  # requests the caller still expects to make (None: unknown)
 
     @property
     def max_rps(self) -> float | None:
         return 1.0 / self._interval if self._interval else None
+
+    def expect(self, requests: int | None) -> None:
+        """About ``requests`` more requests are coming (None: unknown): a budget left that
+        covers them is spent at once instead of spread up to its reset."""
+        self._work = None if requests is None else max(requests, 0)
 
     # -- turns
 
@@ -147,6 +166,8 @@ class Pacer:
         spacing: float | None = None
         counted = True
         budget = self._budget
+        reset_at: float | None = None
+        left: float | None = None
         if budget is not None:
             left = self._left(budget)
             reset_at = self._reset_at(budget, now)
@@ -155,7 +176,7 @@ class Pacer:
                 probe, counted = True, False
                 if reset_at is not None and reset_at + self._guard() > at:
                     at, reason = reset_at + self._guard(), "rate_limit"
-            elif reset_at is not None and reset_at > at:
+            elif reset_at is not None and reset_at > at and not self._covers(left):
                 if self._next_budget > at:
                     at, reason = self._next_budget, "rate_limit"
                 spacing = max(reset_at - at, 0.0) / left
@@ -163,10 +184,13 @@ class Pacer:
               and self._last_turn + self._release > at):
             at, reason = self._last_turn + self._release, "rate_limit"
         if at > not_after:
-            return TooLate(at, reason)
+            return TooLate(at, reason, reset_at,
+                           None if left is None else max(math.floor(left), 0))
         self._seq += 1
         self._outstanding += 1
         self._released = max(self._released - 1, 0)
+        if self._work:
+            self._work -= 1
         if not counted:
             self._uncount(self._seq)
         if self._interval:
@@ -176,7 +200,7 @@ class Pacer:
         self._last_turn = at
         if probe:
             self._probe_seq, self._probe_needed = self._seq, False
-        return Turn(self._seq, at, reason, self._version, probe)
+        return Turn(self._seq, at, reason, self._version, probe, reset_at)
 
     def probe_answered(self) -> asyncio.Future[None]:
         """A future done when the probe out now has its answer (or gave up)."""
@@ -196,6 +220,8 @@ class Pacer:
         """``turn`` was not used (nothing was sent)."""
         self._outstanding -= 1
         self._uncount(turn.seq)
+        if self._work is not None:
+            self._work += 1  # it will ask again
         if turn.probe:
             self._probe_needed = True
             self._end_probe(turn)
@@ -263,6 +289,10 @@ class Pacer:
         return wall + (clock_time - self._clock())
 
     # -- internals
+
+    def _covers(self, left: float) -> bool:
+        """The budget left covers the work the caller said is left (this request included)."""
+        return self._work is not None and left >= max(self._work, 1)
 
     def _left(self, budget: _Budget) -> float:
         sent_since = self._seq - budget.seq - sum(seq > budget.seq for seq in self._uncounted)

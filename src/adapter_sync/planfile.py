@@ -1,11 +1,14 @@
 """Saved plans: ``plan --out FILE`` writes one, ``apply --plan FILE`` loads and checks it.
 
-A plan file (``schemas/planfile.schema.json``) holds the plan: every create with the connector
-it declares, and every action on an existing connector with the live state it was computed
-from. Loading validates the file against that schema (jsonschema), then builds the actions,
-which check their own invariants. Before applying, :func:`check_stale` compares each saved live
-state with the current one through :mod:`adapter_sync.diff`: a plan is applied exactly as
-saved, or refused as stale, never re-planned.
+A plan file is the plan document (:mod:`adapter_sync.document`, ``schemas/plan.schema.json``),
+the same bytes ``plan --format json`` prints: every create with the connector it declares,
+every action on an existing connector with the live state it was computed from, and the
+provenance (API URL, selection, digests). Loading validates the file against that schema
+(jsonschema) and explains the first problem in one line, then the codec builds the actions,
+which check their own invariants. Before applying, :func:`check_stale` refuses a plan made for
+another API, one whose live connectors (within its selection) changed since (``live_digest``),
+and names each planned connector that changed (compared through :mod:`adapter_sync.diff`): a
+plan is applied exactly as saved, or refused as stale, never re-planned.
 
 The file never holds the API key: it is never passed in, and credentials in the URL
 (``https://user:pass@host``) are stripped before saving or showing the URL. The caller may pass
@@ -15,41 +18,40 @@ a redactor as a last line of defence for values read from the server.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from adapter_sync import __version__, diff, schemafiles
 from adapter_sync.atomicfile import write_atomic
+from adapter_sync.document import (
+    FORMAT_VERSION,
+    KIND,
+    api_url_of,
+    dumps,
+    from_document,
+    safe_url,
+    to_document,
+)
 from adapter_sync.errors import AdapterSyncError, StalePlanError
 from adapter_sync.escape import clean
 from adapter_sync.model import (
-    Action,
-    Blocked,
-    Cause,
-    DesiredConnector,
-    Estimate,
     InvalidAction,
     Live,
     LiveConnector,
     Plan,
-    Provenance,
-    Safety,
-    SafetyRules,
     Selection,
-    normalize_kinds,
 )
 
-FORMAT_VERSION = 2
-KIND = "adapter-sync-plan"
-SCHEMA = "planfile.schema.json"
+__all__ = ["SavedPlan", "check_stale", "live_digest", "load", "safe_url", "save",
+           "stale_reasons"]
+
+SCHEMA = "plan.schema.json"
 #: At most this many staleness reasons are spelled out; the rest are counted.
 MAX_REASONS = 10
-
-_CAUSES = {Cause.DECLARED_INACTIVE: "declared_inactive", Cause.PRUNED: "pruned"}
-_CAUSE_OF = {v: k for k, v in _CAUSES.items()}
 
 
 @dataclass(frozen=True)
@@ -64,16 +66,9 @@ class SavedPlan:
 # --- URLs -----------------------------------------------------------------------------------
 
 
-def safe_url(url: str) -> str:
-    """``url`` without ``user:password@`` credentials, safe to store and to print."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
-
-
 def _same_api(a: str, b: str) -> bool:
-    """Same API: scheme and host case-insensitive, trailing slashes ignored."""
+    """Same API: scheme and host case-insensitive, trailing slashes ignored; the path and
+    the query compared exactly (paths are case-sensitive)."""
 
     def norm(url: str) -> tuple[str, str, str, str]:
         parts = urlsplit(safe_url(url.strip()))
@@ -85,71 +80,12 @@ def _same_api(a: str, b: str) -> bool:
 # --- save -----------------------------------------------------------------------------------
 
 
-def _live_dict(live: LiveConnector) -> dict[str, Any]:
-    data = live.to_api()
-    if live.created_at is not None:
-        data["created_at"] = live.created_at
-    return data
-
-
-def _desired_dict(desired: DesiredConnector) -> dict[str, Any]:
-    body = desired.create_body()
-    del body["source_name"]
-    return body
-
-
-def to_dict(plan: Plan, api_url: str) -> dict[str, Any]:
-    """The plan-file document for ``plan`` (credentials stripped from ``api_url``)."""
-    provenance = plan.provenance or Provenance()
-    safety = plan.safety
-    return {
-        "format_version": FORMAT_VERSION,
-        "kind": KIND,
-        "tool_version": __version__,
-        "api_url": safe_url(api_url),
-        "selection": {"include": list(provenance.selection.include),
-                      "exclude": list(provenance.selection.exclude)},
-        "base": provenance.base,
-        "config_digest": provenance.config_digest,
-        "live_digest": provenance.live_digest,
-        "prune": plan.prune,
-        "live_active": plan.live_active,
-        "unmanaged": list(plan.unmanaged),
-        "protected": list(plan.protected),
-        "drift_resolved": list(plan.drift_resolved),
-        "estimate": None if plan.estimate is None else {
-            "api_calls": plan.estimate.api_calls, "seconds": plan.estimate.seconds,
-            "limit_per_minute": plan.estimate.limit_per_minute},
-        "safety": {
-            "needs_force": safety.needs_force,
-            "force_reasons": list(safety.force_reasons),
-            "blocked": [{"source_name": b.source_name, "rule": b.rule} for b in safety.blocked],
-            "rules": {"max_deactivate_percent": safety.rules.max_deactivate_percent,
-                      "min_active": safety.rules.min_active},
-        },
-        "actions": [
-            {
-                "kind": action.kind,
-                "source_name": action.source_name,
-                "connector_id": action.connector_id,
-                "cause": _CAUSES[action.cause] if action.cause is not None else None,
-                "origin": action.origin,
-                "changes": {
-                    field: {"before": change.before, "after": change.after}
-                    for field, change in action.changes.items()
-                },
-                "live": _live_dict(action.live) if action.live is not None else None,
-                "desired": _desired_dict(action.desired) if action.desired is not None else None,
-            }
-            for action in plan.actions
-        ],
-    }
-
-
 def save(path: str, plan: Plan, api_url: str,
          redact: Callable[[str], str] | None = None) -> None:
-    """Write ``plan`` to ``path`` atomically, readable by its owner only (mode 0600)."""
-    text = json.dumps(to_dict(plan, api_url), indent=2, ensure_ascii=False) + "\n"
+    """Write ``plan``'s document to ``path`` atomically, readable by its owner only (mode
+    0600): the bytes ``plan --format json`` prints for the plan (``api_url`` stripped of
+    credentials)."""
+    text = dumps(to_document(plan, api_url))
     if redact is not None:
         text = redact(text)
     write_atomic(path, text, overwrite=True, mode=0o600, what="plan file")
@@ -164,7 +100,7 @@ class _Invalid(Exception):
 
 @functools.cache
 def _validator() -> Any:
-    from jsonschema import Draft7Validator
+    from jsonschema import Draft7Validator  # type: ignore[import-untyped, unused-ignore]
 
     return Draft7Validator(schemafiles.load(SCHEMA))
 
@@ -184,10 +120,6 @@ def _explain(error: Any) -> str:
     """One line for the most relevant schema error."""
     where = _where(error.absolute_path)
     kw, value = error.validator, error.validator_value
-    if kw == "const" and error.absolute_path and error.absolute_path[-1] == "format_version":
-        return (f"format_version {json.dumps(error.instance)} is not supported by adapter-sync "
-                f"{__version__} (it reads version {FORMAT_VERSION}); make the plan again with "
-                "this version")
     if kw == "const" and list(error.absolute_path) == ["kind"]:
         return f'not an adapter-sync plan file ("kind" is not {KIND!r})'
     if kw == "type" and "additionalProperties" in error.relative_schema_path:
@@ -222,35 +154,16 @@ def _shape(schema: Any) -> str:
             }.get(names[0] if names else "", "of another shape")
 
 
-def _live(data: dict[str, Any]) -> LiveConnector:
-    return LiveConnector.from_api(data)
-
-
-def _action(data: dict[str, Any]) -> Action:
-    desired = None
-    if data.get("desired") is not None:
-        d = data["desired"]
-        desired = DesiredConnector(data["source_name"], d["name"],
-                                   normalize_kinds(d.get("accepted_kinds")),
-                                   dict(d.get("metadata") or {}))
-    changes = diff.changes_of(
-        (field, change["before"], change["after"]) for field, change in data["changes"].items())
-    cause = data.get("cause")
-    return Action(
-        data["kind"], data["source_name"], data["connector_id"], changes,
-        live=_live(data["live"]) if data.get("live") is not None else None,
-        desired=desired, cause=_CAUSE_OF[cause] if cause is not None else None,
-        origin=data.get("origin"),
-    )
-
-
-def _safety(data: dict[str, Any] | None) -> Safety:
-    if data is None:
-        return Safety()
-    rules = data["rules"]
-    return Safety(data["needs_force"], tuple(data["force_reasons"]),
-                  tuple(Blocked(b["source_name"], b["rule"]) for b in data["blocked"]),
-                  SafetyRules(rules["max_deactivate_percent"], rules["min_active"]))
+def _version_problem(doc: dict[str, Any]) -> str | None:
+    """Why this document's version cannot be read (a plan of another major version, e.g. a
+    JSON plan 1.x or a plan file 2 of an older adapter-sync), or None."""
+    version = doc.get("format_version")
+    if isinstance(version, str) and version.split(".")[0] == FORMAT_VERSION.split(".")[0] \
+            and version.partition(".")[2].isdigit():
+        return None
+    return (f"format_version {json.dumps(version)} is not supported by adapter-sync "
+            f"{__version__} (it reads version {FORMAT_VERSION}); make the plan again with "
+            "this version")
 
 
 def _parse(doc: Any) -> SavedPlan:
@@ -258,34 +171,43 @@ def _parse(doc: Any) -> SavedPlan:
         raise _Invalid("not a JSON object")
     # Say first what the file is not (another kind of file, another version), then the
     # shallowest problem.
-    errors = sorted(_validator().iter_errors(doc), key=lambda e: (
-        list(e.absolute_path) != ["kind"], list(e.absolute_path) != ["format_version"],
-        len(e.absolute_path)))
+    if "kind" in doc and doc["kind"] != KIND:
+        raise _Invalid(f'not an adapter-sync plan file ("kind" is not {KIND!r})')
+    problem = _version_problem(doc)
+    if problem:
+        raise _Invalid(problem)
+    errors = sorted(_validator().iter_errors(doc), key=lambda e: len(e.absolute_path))
     if errors:
         raise _Invalid(_explain(errors[0]))
-    actions: list[Action] = []
     for i, data in enumerate(doc["actions"]):
-        if data["kind"] != "create" and data.get("live") is None:
+        if data["action"] != "create" and data.get("live") is None:
             raise _Invalid(f"actions[{i}].live must be an object (the live connector)")
-        try:
-            actions.append(_action(data))
-        except InvalidAction as exc:
-            raise _Invalid(f"actions[{i}]: {exc}") from None
-    names = [a.source_name for a in actions]
+        if data["action"] == "create" and data.get("desired") is None:
+            raise _Invalid(f"actions[{i}].desired must be an object (the declared connector)")
+    if doc["provenance"] is None or not doc["provenance"]["api_url"]:
+        raise _Invalid("provenance.api_url missing: the plan does not say which API it was "
+                       "made against")
+    try:
+        plan = from_document(doc)
+    except InvalidAction as exc:
+        index = _failing_action(doc)
+        raise _Invalid(f"actions[{index}]: {exc}") from None
+    except (KeyError, ValueError, TypeError) as exc:  # what the schema cannot say
+        raise _Invalid(f"a value of another shape ({type(exc).__name__}: {exc})") from None
+    names = [a.source_name for a in plan.actions]
     if len(set(names)) != len(names):
         raise _Invalid("a connector appears in more than one action")
-    selection = doc.get("selection") or {"include": [], "exclude": []}
-    provenance = Provenance(
-        api_url=doc["api_url"],
-        selection=Selection(tuple(selection["include"]), tuple(selection["exclude"])),
-        base=doc.get("base"), config_digest=doc.get("config_digest", ""),
-        live_digest=doc.get("live_digest", ""))
-    plan = Plan(tuple(actions), tuple(doc["unmanaged"]), doc["live_active"], doc["prune"],
-                protected=tuple(doc.get("protected", ())),
-                drift_resolved=tuple(doc.get("drift_resolved", ())),
-                safety=_safety(doc.get("safety")), provenance=provenance,
-                estimate=Estimate(**doc["estimate"]) if doc.get("estimate") else None)
-    return SavedPlan(plan, doc["api_url"], doc.get("tool_version", ""))
+    return SavedPlan(plan, api_url_of(doc), doc.get("tool_version", ""))
+
+
+def _failing_action(doc: dict[str, Any]) -> int:
+    """The index of the first action the codec refuses (for the error message)."""
+    for i, data in enumerate(doc["actions"]):
+        try:
+            from_document({**doc, "actions": [data]})
+        except InvalidAction:
+            return i
+    return 0  # pragma: no cover - only called after one failed
 
 
 def load(path: str) -> SavedPlan:
@@ -344,14 +266,32 @@ def stale_reasons(plan: Plan, live: Live) -> list[str]:
     return reasons
 
 
+def live_digest(live: Live, selection: Selection | None = None) -> str:
+    """A digest of the live connectors ``selection`` matches (sha256 of a canonical JSON
+    form; ``created_at`` left out: servers format it freely)."""
+    selected = (selection or Selection()).matcher()
+    value = [c.to_api() for name, c in sorted(live.connectors.items()) if selected(name)]
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def check_stale(saved: SavedPlan, live: Live, api_url: str) -> None:
-    """Refuse (StalePlanError) a saved plan made for another API or whose connectors changed."""
+    """Refuse (StalePlanError) a saved plan made for another API, or made against live
+    connectors that changed since: each planned connector that changed is named; a change
+    elsewhere within the plan's selection (its ``live_digest`` moved) is said as such."""
     if not _same_api(saved.api_url, api_url):
         raise StalePlanError(
             f"saved plan is stale: it was made against {safe_url(saved.api_url)} but the API URL "
             f"is now {safe_url(api_url)} — run plan again against this API"
         )
     reasons = stale_reasons(saved.plan, live)
+    provenance = saved.plan.provenance
+    if not reasons and provenance is not None and provenance.live_digest and \
+            live_digest(live, provenance.selection) != provenance.live_digest:
+        within = " within its selection" if provenance.selection else ""
+        reasons = [f"the live connectors{within} changed since the plan was made (a "
+                   "connector was added, removed or changed that the plan does not act on; "
+                   "its live_digest no longer matches)"]
     if reasons:
         shown = reasons[:MAX_REASONS]
         if len(reasons) > MAX_REASONS:

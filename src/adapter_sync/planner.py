@@ -7,18 +7,17 @@ loader), so a plan never shows a phantom diff.
 
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import replace
 
 from adapter_sync.diff import change, compare
 from adapter_sync.model import (
     Action,
     ActionKind,
-    Blocked,
     Cause,
     Desired,
     DesiredConnector,
     FieldChange,
+    Finding,
     Live,
     LiveConnector,
     Plan,
@@ -92,64 +91,70 @@ def plan(desired: Desired, live: Live, *, prune: bool = False,
         if action is not None:
             actions.append(action)
     live_active = sum(1 for c in present.values() if c.is_active)
-    blocked = tuple(
-        Blocked(a.source_name, next(g for g in desired.protect
-                                    if fnmatch.fnmatchcase(a.source_name, g)))
-        for a in actions if a.sets_active is False and is_protected(a.source_name))
-    safety = assess(tuple(actions), live_active, desired.safety, blocked=blocked)
+    blocked = tuple(a.source_name for a in actions
+                    if a.sets_active is False and is_protected(a.source_name))
+    safety = assess(tuple(actions), live_active, desired.safety, protected_inactive=blocked)
     return Plan(tuple(actions), tuple(unmanaged), live_active, prune, tuple(protected),
                 safety=safety)
 
 
-def assess(actions: tuple[Action, ...], live_active: int, rules: SafetyRules, *,
-           blocked: tuple[Blocked, ...] = ()) -> Safety:
-    """What apply will say about ``actions`` against ``live_active`` active connectors.
+def _share(part: int, whole: int, limit: float) -> float:
+    """``part`` of ``whole`` in percent, found above ``limit``: rounded to 2 decimals, or to as
+    many more as it takes to stay above it (4 of 7 against 57.14 is 57.143, never 57.14)."""
+    exact = 100 * part / whole
+    digits = 2
+    while round(exact, digits) <= limit and digits < 10:
+        digits += 1
+    return round(exact, digits)
 
-    Needs ``--force``: deactivating more than ``rules.max_deactivate_percent`` of the live
-    active connectors once at least ``rules.min_active`` are active, or leaving none active.
-    Counted from what the actions do (their ``is_active`` change). ``blocked`` deactivations
-    (protected connectors) are refused whatever ``--force`` says.
+
+def assess(actions: tuple[Action, ...], live_active: int, rules: SafetyRules, *,
+           protected_inactive: tuple[str, ...] = ()) -> Safety:
+    """The safety :class:`Finding` s about ``actions`` against ``live_active`` active
+    connectors (counted from what the actions do: their ``is_active`` change).
+
+    Needs ``--force`` (one finding at most): ``none_left`` when no active connector would be
+    left; ``deactivate_share`` when more than ``rules.max_deactivate_percent`` of them are
+    deactivated once at least ``rules.min_active`` are active; ``small_account`` when more
+    than ``rules.small_account_percent`` of them are deactivated in a smaller account.
+    Blocked, ``--force`` or not: ``protected_inactive``, the deactivations of protected
+    connectors (``protected_inactive`` names them).
     """
-    reasons: list[str] = []
+    findings: list[Finding] = []
     deactivating = sum(1 for a in actions if a.sets_active is False)
     activating = sum(1 for a in actions if a.kind == "create" or a.sets_active is True)
     after = live_active - deactivating + activating
-    needs_force = False
+    counts: dict[str, float | int] = {"deactivating": deactivating, "live_active": live_active}
     if deactivating and live_active and after <= 0:
-        needs_force = True
-        reasons.append(f"refusing to deactivate {deactivating} connector(s): no active "
-                       "connector would be left")
-    elif (deactivating and live_active >= rules.min_active
-          and 100 * deactivating > rules.max_deactivate_percent * live_active):
-        needs_force = True
-        share = 100 * deactivating / live_active
-        reasons.append(
-            f"refusing to deactivate {deactivating} of {live_active} active connectors "
-            f"({_above(share, rules.max_deactivate_percent)}%): more than "
-            f"{rules.max_deactivate_percent:g}% when "
-            f"{rules.min_active} or more are active")
-    return Safety(needs_force, tuple(reasons), blocked, rules)
-
-
-def _above(share: float, limit: float) -> str:
-    """``share`` (a percentage above ``limit``) rounded only as far as it still reads above
-    it: 10 of 33 is "30.3" against 30, never "30" ("30%: more than 30%")."""
-    for digits in range(5):
-        text = f"{share:.{digits}f}"
-        if float(text) > limit:
-            return text
-    return f"{share:g}"
+        findings.append(Finding("none_left", "needs_force", (), counts))
+    elif deactivating and live_active >= rules.min_active:
+        if 100 * deactivating > rules.max_deactivate_percent * live_active:
+            findings.append(Finding("deactivate_share", "needs_force", (), {
+                **counts, "percent": _share(deactivating, live_active,
+                                            rules.max_deactivate_percent),
+                "max_deactivate_percent": rules.max_deactivate_percent,
+                "min_active": rules.min_active}))
+    elif deactivating and 100 * deactivating > rules.small_account_percent * live_active:
+        findings.append(Finding("small_account", "needs_force", (), {
+            **counts, "percent": _share(deactivating, live_active, rules.small_account_percent),
+            "small_account_percent": rules.small_account_percent,
+            "min_active": rules.min_active}))
+    if protected_inactive:
+        findings.append(Finding("protected_inactive", "blocked",
+                                tuple(sorted(protected_inactive)), {}))
+    return Safety(tuple(findings), rules)
 
 
 def check_safety(plan: Plan, live: Live | None = None,
-                 rules: SafetyRules | None = None) -> str | None:
-    """Why this plan must not run without --force, or None when it is safe: the rules of
-    :func:`assess`, counted against ``live`` when given (a saved plan's own count may be old).
-    Blocked deactivations are not reported here (see :attr:`Safety.blocked`)."""
+                 rules: SafetyRules | None = None) -> Safety:
+    """What apply says about this plan now: the rules of :func:`assess` counted against
+    ``live`` when given (a saved plan's own count may be old), with the plan's own blocked
+    findings (a protected connector's deactivation stays blocked)."""
     before = plan.live_active if live is None else sum(
         1 for c in live.connectors.values() if c.is_active)
-    safety = assess(plan.actions, before, rules or plan.safety.rules)
-    return "; ".join(safety.force_reasons) if safety.needs_force else None
+    blocked = tuple(name for f in plan.safety.findings if f.effect == "blocked"
+                    for name in f.subjects)
+    return assess(plan.actions, before, rules or plan.safety.rules, protected_inactive=blocked)
 
 
 def label_origins(plan: Plan, base: Plan) -> Plan:

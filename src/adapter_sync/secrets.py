@@ -7,7 +7,10 @@
   place that needs the value: the ``Authorization`` header.
 - :class:`Redactor` replaces the key in any text about to leave the process: terminal text,
   Markdown (also in its escaped spellings), JSON, plan files, import output, log records and
-  error lines all go through one instance.
+  error lines all go through one instance. Text is redacted *before* it is cut short (a cut
+  key is no longer the key); as a second line of defence, a key cut short where a text ends or
+  an ellipsis (``…``, ``...``) begins is masked too when :data:`SHOWN_PREFIX` or more of its
+  characters are left.
 """
 
 from __future__ import annotations
@@ -21,6 +24,11 @@ API_KEY_ENV = "ADAPTER_API_KEY"
 #: Shorter secrets are not searched for: replacing them would mangle ordinary text.
 MIN_REDACTABLE = 4
 MASK = "***"
+#: A cut key showing this many of its first characters or more is masked (fewer say nothing
+#: usable: ``pk_live`` is every key's).
+SHOWN_PREFIX = 8
+#: Where a text may have been cut short.
+_CUT_MARKS = ("…", "...")
 
 
 class ApiKey:
@@ -89,6 +97,26 @@ class Redactor:
         for form in self._forms:
             if form in text:
                 text = text.replace(form, MASK)
+        return self._mask_cut(text) if self._forms else text
+
+    def _mask_cut(self, text: str) -> str:
+        """``text`` with a key cut short (:data:`SHOWN_PREFIX` characters or more of one of
+        its spellings, then the end of the text or an ellipsis) masked."""
+        for form in self._forms:
+            if len(form) <= SHOWN_PREFIX:
+                continue
+            head = form[:SHOWN_PREFIX]
+            at = text.find(head)
+            while at != -1:
+                size = SHOWN_PREFIX
+                while size < len(form) and at + size < len(text) \
+                        and text[at + size] == form[size]:
+                    size += 1
+                end = at + size
+                if end == len(text) or text.startswith(_CUT_MARKS, end):
+                    text = text[:at] + MASK + text[end:]
+                    end = at + len(MASK)
+                at = text.find(head, end)
         return text
 
     def logging_filter(self) -> Any:

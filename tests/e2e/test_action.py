@@ -200,8 +200,8 @@ def test_the_apply_streams_into_the_job_log_as_it_runs(action_env: dict[str, str
                     "  validate) echo OK;;\n"
                     "  plan) echo '## plan'; exit 2;;\n"
                     # the saved plan, as JSON: one action, safe
-                    """  show) echo '{"actions": [{}], "safety": {"needs_force": false, """
-                    """"reasons": []}}';;\n"""
+                    """  show) echo '{"has_changes": true, "actions": [{}], "safety": """
+                    """{"needs_force": false, "blocked": false, "findings": []}}';;\n"""
                     "  apply) echo '✓ created first'; sleep 2; echo '✓ created second';;\n"
                     "esac\n")
     fake.chmod(0o755)

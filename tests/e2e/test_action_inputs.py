@@ -144,7 +144,8 @@ def fake_cli(tmp_path: Path, body: str) -> dict[str, str]:
     return {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
 
 
-SAFE_PLAN = """'{"actions": [], "safety": {"needs_force": false, "reasons": []}}'"""
+SAFE_PLAN = ("""'{"has_changes": false, "actions": [], "safety": {"needs_force": false, """
+             """"blocked": false, "findings": []}}'""")
 
 
 @pytest.mark.parametrize(("job_key", "input_key", "seen"), [
@@ -258,8 +259,8 @@ def test_needs_force_is_an_output_and_args_can_force_the_apply(action_env: dict[
     plan = action(action_env, tmp_path, paths=empty, args="--prune")
     assert plan.code == 0, plan.log
     assert plan.outputs["needs_force"] == "true"
-    assert "::warning title=adapter-sync::apply will refuse this plan: refusing to deactivate" \
-        in plan.log
+    assert ("::warning title=adapter-sync::apply will refuse this plan without --force "
+            "(none_left: deactivating 3, live_active 3)") in plan.log
     assert "without `--force`" in plan.outputs["markdown"]
 
     refused = action(action_env, tmp_path, command="apply", paths=empty, args="--prune")
@@ -285,10 +286,25 @@ def test_a_saved_plan_that_needs_force_is_applied_with_args_force(action_env: di
     refused = action(action_env, tmp_path, command="apply", plan_file=str(saved))
     assert refused.code == 1 and "--force" in refused.log
     assert refused.outputs["needs_force"] == "true"
+    assert "apply will refuse this plan without --force (none_left" in refused.log
     forced = action(action_env, tmp_path, command="apply", plan_file=str(saved),
                     args="--force --concurrency 2")
     assert forced.code == 0, forced.log
     assert live_names(action_env) == set()
+
+
+def test_a_blocked_plan_is_annotated_as_refused_force_or_not(action_env: dict[str, str],
+                                                             tmp_path: Path) -> None:
+    assert action(action_env, tmp_path, command="apply").code == 0
+    names = sorted(live_names(action_env))
+    body = "".join(f"  {n}: {{name: Named{', active: false' if n == names[0] else ''}}}\n"
+                   for n in names)
+    blocked = str(config(tmp_path / "blocked", f'protect: ["{names[0]}"]\nconnectors:\n'
+                         + body))
+    plan = action(action_env, tmp_path, paths=blocked)
+    assert plan.code == 0, plan.log
+    assert ("::warning title=adapter-sync::apply will refuse this plan --force or not "
+            f"(protected_inactive: {names[0]})") in plan.log
 
 
 def test_a_safe_plan_does_not_need_force(action_env: dict[str, str], tmp_path: Path) -> None:

@@ -58,11 +58,25 @@ def test_plan_json_is_the_only_thing_on_stdout(env):
     result = run(["plan", "--format", "json"], env)
     assert result.code == 0, result.err
     doc = json.loads(result.out)
-    assert doc["format_version"] == "1.1"
-    assert doc["summary"] == {"create": 2, "update": 0, "reactivate": 0, "deactivate": 0}
+    assert doc["format_version"] == "2.0" and doc["kind"] == "adapter-sync-plan"
+    assert doc["summary"] == {"create": 2, "update": 0, "reactivate": 0, "deactivate": 0,
+                              "total": 2}
     create = next(a for a in doc["actions"] if a["source_name"] == "acme-crm")
     assert create["action"] == "create" and create["connector_id"] is None
     assert create["changes"]["metadata"]["after"] == {"env": "test", "pipeline": "acme-crm@v2"}
+
+
+def test_plan_json_and_the_saved_plan_are_one_document_byte_for_byte(env, tmp_path):
+    saved = tmp_path / "plan.json"
+    result = run(["plan", "--format", "json", "--out", str(saved)], env)
+    assert result.code == 0, result.err
+    assert saved.read_text(encoding="utf-8") == result.out
+    assert result.out.count("\n") == 1 and result.out.isascii()  # compact, one line
+    shown = run(["show", str(saved), "--format", "json"], env)
+    assert shown.code == 0 and shown.out == result.out
+    doc = json.loads(result.out)
+    assert doc["provenance"]["selection"] == {"include": [], "exclude": []}
+    assert doc["safety"] == {**doc["safety"], "needs_force": False, "blocked": False}
 
 
 def test_plan_markdown(env):
@@ -221,7 +235,9 @@ def test_saved_plan_safety_is_checked_against_live_state_at_apply_time(env, tmp_
         f"  c{i:02d}: {{name: C{i}, active: {str(i < 5).lower()}}}\n" for i in range(20)))
     assert run(["apply", "--auto-approve", "--force"], env).code == 0
     refused = run(["apply", "--plan", str(saved)], env)
-    assert refused.code == 1 and "no active connector would be left" in refused.err
+    # the live state the plan was made from moved (its live digest): refused as stale
+    assert refused.code == 1 and "saved plan is stale" in refused.err
+    assert "the live connectors changed since the plan was made" in refused.err
     still = json.loads(run(["plan", "--format", "json"], env).out)
     assert still["actions"] == []  # c00-c04 are still active: nothing was written
 

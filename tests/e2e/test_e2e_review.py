@@ -114,7 +114,10 @@ def test_a_plan_that_needs_force_says_so_in_all_three_formats(reused_sandbox_ser
     md = run_process(["plan", "--format", "markdown", str(few)], env).out
     assert md.index("[!CAUTION]") < md.index("| Action |")
     doc = _json_plan([str(few)], env)
-    assert doc["safety"]["needs_force"] is True and "10 of 12" in doc["safety"]["reasons"][0]
+    assert doc["safety"]["needs_force"] is True and doc["safety"]["blocked"] is False
+    (finding,) = doc["safety"]["findings"]
+    assert finding["code"] == "deactivate_share" and finding["effect"] == "needs_force"
+    assert (finding["numbers"]["deactivating"], finding["numbers"]["live_active"]) == (10, 12)
     refused = run_process(["apply", "--auto-approve", str(few)], env)
     assert refused.code == 1 and "re-run with --force" in refused.err
     assert sum(c["is_active"] for c in server.state()) == 12
@@ -231,14 +234,17 @@ def test_a_protected_connector_declared_inactive_blocks_the_apply_force_or_not(
                    "  billing-eu: {name: B, active: false}\n  other: {name: New}\n")
     env = _env(server)
     doc = _json_plan([str(cfg)], env)
-    assert any("protect rule 'billing-*'" in r for r in doc["safety"]["reasons"])
+    assert doc["safety"]["blocked"] is True and doc["safety"]["needs_force"] is False
+    assert doc["safety"]["findings"] == [{"code": "protected_inactive", "effect": "blocked",
+                                          "subjects": ["billing-eu"], "numbers": {}}]
     assert "Blocked: apply will refuse this plan, --force or not: billing-eu is protected" \
         in run_process(["plan", str(cfg)], env).out
     assert "**Blocked, `--force` or not:**" in run_process(
         ["plan", "--format", "markdown", str(cfg)], env).out
     for extra in ([], ["--force"]):
         refused = run_process(["apply", "--auto-approve", *extra, str(cfg)], env)
-        assert refused.code == 1 and "protect rule 'billing-*'" in refused.err
+        assert refused.code == 1 and "billing-eu is protected" in refused.err
+        assert "--force or not" in refused.err
     state = {c["source_name"]: c for c in server.state()}
     assert state["billing-eu"]["is_active"] and state["other"]["name"] == "Old"  # no write
 
@@ -252,7 +258,8 @@ def test_configured_safety_thresholds_decide_when_force_is_needed(reused_sandbox
                    "connectors:\n" + "".join(f"  c{i}: {{name: C}}\n" for i in range(3)))
     doc = _json_plan([str(cfg)], _env(server))
     assert doc["safety"]["needs_force"] is True  # 2 of 5 (40%) > 20%, with 5 active
-    assert "more than 20% when 5 or more are active" in doc["safety"]["reasons"][0]
+    assert doc["safety"]["findings"][0]["numbers"]["max_deactivate_percent"] == 20
+    assert doc["safety"]["rules"]["min_active"] == 5
     relaxed = tmp_path / "r.yaml"
     relaxed.write_text(cfg.read_text().replace("max_deactivate_percent: 20",
                                                "max_deactivate_percent: 50"))

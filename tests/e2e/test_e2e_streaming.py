@@ -208,10 +208,11 @@ def test_the_plan_estimates_calls_and_time_at_the_announced_limit(start_sandbox,
     assert "Estimate: 30 API calls, about 30 s at the announced rate limit (60 requests a " \
         "minute)." in text
     doc = json.loads(run_process(["plan", "--format", "json", cfg], env).out)
-    assert doc["estimate"] == {"api_calls": 30, "seconds": 30.0}
+    assert doc["estimate"] == {"api_calls": 30, "seconds": 30.0, "limit_per_minute": 60.0,
+                               "remaining": None, "reset_at": None, "exceeds_budget": False}
     shared = json.loads(run_process(["--rate-share", "0.5", "plan", "--format", "json", cfg],
                                     env).out)
-    assert shared["estimate"] == {"api_calls": 30, "seconds": 60.0}
+    assert (shared["estimate"]["api_calls"], shared["estimate"]["seconds"]) == (30, 60.0)
     md = run_process(["plan", "--format", "markdown", cfg], env).out
     assert "Estimate: 30 API calls, about 30 s" in md
     server.set_faults()  # the sandbox's default budget is huge: no time worth waiting

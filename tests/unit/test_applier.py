@@ -171,9 +171,16 @@ def test_a_saved_create_that_declares_only_a_name_survives_a_409(tmp_path):
 
     path = tmp_path / "plan.json"
     path.write_text(json.dumps({
-        "format_version": 2, "kind": "adapter-sync-plan", "api_url": "https://x/v1",
-        "prune": False, "live_active": 0, "unmanaged": [],
-        "actions": [{"kind": "create", "source_name": "a", "connector_id": None,
+        "format_version": "2.0", "kind": "adapter-sync-plan", "tool_version": "0",
+        "summary": {"create": 1, "update": 0, "reactivate": 0, "deactivate": 0, "total": 1},
+        "has_changes": True, "prune": False, "live_active": 0, "unmanaged": [],
+        "protected": [], "drift_resolved": [], "policy": [], "estimate": None,
+        "safety": {"needs_force": False, "blocked": False, "findings": [],
+                   "rules": {"max_deactivate_percent": 30, "min_active": 10}},
+        "provenance": {"api_url": "https://x/v1", "selection": {"include": [], "exclude": []},
+                       "base": None, "config_digest": "", "live_digest": ""},
+        "actions": [{"action": "create", "source_name": "a", "connector_id": None,
+                     "cause": None, "origin": None, "live": None,
                      "changes": {"name": {"before": None, "after": "A"}},
                      "desired": {"name": "A"}}]}))
     saved = load(str(path)).plan

@@ -1,5 +1,5 @@
 """The imports read one way (DESIGN.md): cli → engine → config, client, planner, applier,
-render, planfile, importer → model. Checked on the source, so a shortcut back up the pipeline
+render, planfile, importer → document → model. Checked on the source, so a shortcut back up the pipeline
 fails here instead of in review."""
 
 from __future__ import annotations
@@ -18,13 +18,15 @@ ALLOWED: dict[str, set[str]] = {
     "cli": {"engine", "errors", "escape", "secrets", "progress"},
     "progress": {"render", *LEAVES},  # the command layer's live display
     "engine": {"config", "client", "planner", "applier", "render", "planfile", "importer",
+               "document",
                "retry", "sandbox", "secrets", "base", "schemafiles", *LEAVES},
     "base": {*LEAVES},
     "applier": {"diff", *LEAVES},
     "planner": {"diff", *LEAVES},
     "diff": {*LEAVES},
-    "render": {*LEAVES},
-    "planfile": {"diff", "atomicfile", "schemafiles", *LEAVES},
+    "render": {"document", *LEAVES},  # the views; json renders the document
+    "document": {"model"},  # the plan document's codec: core, like the model
+    "planfile": {"diff", "document", "atomicfile", "schemafiles", *LEAVES},
     "importer": {"atomicfile", *LEAVES},
     "client": {"retry", "pacing", "classify", "ratelimit", "secrets", *LEAVES},
     "pacing": {"ratelimit", "retry", *LEAVES},

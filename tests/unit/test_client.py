@@ -661,6 +661,15 @@ def test_server_wait_hint(headers: dict[str, str], expected: float | None) -> No
     assert server_wait_hint(headers, now) == expected
 
 
+@pytest.mark.parametrize("retry_after", ["Thu, 01 Jan 1970 00:00:05 GMT",
+                                         "Tue, 14 Nov 2023 22:13:00 GMT"])
+def test_a_retry_after_date_in_the_past_never_gives_a_negative_wait(retry_after: str) -> None:
+    # the server's clock reads 1_700_000_000 (22:13:20): both dates are behind it
+    assert server_wait_hint({"retry-after": retry_after}, 1_700_000_000.0) == 0.0
+    assert server_wait_hint({"retry-after": retry_after,
+                             "x-ratelimit-reset": "1700000030"}, 1_700_000_000.0) == 0.0
+
+
 def test_backoff_is_full_jitter_bounded_by_cap() -> None:
     policy = RetryPolicy(backoff_base=1.0, backoff_cap=5.0)
     for attempt in range(1, 80):

@@ -11,8 +11,17 @@ import pytest
 
 from adapter_sync.config import load
 from adapter_sync.errors import ConfigError
-from adapter_sync.model import Desired, DesiredConnector, Live, LiveConnector
-from adapter_sync.planner import check_safety, plan
+from adapter_sync.model import Desired, DesiredConnector, Live, LiveConnector, SafetyRules
+from adapter_sync.planner import check_safety as _check_safety
+from adapter_sync.planner import plan
+from adapter_sync.render import finding_sentence
+
+
+def check_safety(p):
+    """Why apply refuses ``p`` without --force (its sentences), or None."""
+    safety = _check_safety(p)
+    return "; ".join(finding_sentence(f) for f in safety.findings) if safety.needs_force \
+        else None
 
 
 def _load(tmp_path: Path, text: str) -> Desired:
@@ -30,8 +39,10 @@ def _problems(tmp_path: Path, text: str) -> list[str]:
 @pytest.mark.parametrize(("text", "value"), [("12.5", 12.5), ("0.5", 0.5), (".5", 0.5),
                                              ("+7.25", 7.25), ("1.25e+1", 12.5), ("30", 30)])
 def test_a_fraction_of_a_percent_is_accepted(tmp_path: Path, text: str, value: float) -> None:
-    desired = _load(tmp_path, f"safety:\n  max_deactivate_percent: {text}\nconnectors: {{}}\n")
+    desired = _load(tmp_path, f"safety:\n  max_deactivate_percent: {text}\n"
+                    f"  small_account_percent: {text}\nconnectors: {{}}\n")
     assert desired.safety.max_deactivate_percent == value
+    assert desired.safety.small_account_percent == value
 
 
 def test_a_fractional_threshold_is_enforced(tmp_path: Path) -> None:
@@ -47,11 +58,17 @@ def test_a_fractional_threshold_is_enforced(tmp_path: Path) -> None:
 
 
 def test_the_share_refused_never_reads_as_the_limit() -> None:
-    """10 of 33 is 30.3%: "(30%): more than 30%" would contradict itself."""
+    """10 of 33 is 30.3%: "(30%): more than 30%" would contradict itself; so would 4 of 7
+    (57.1%) against a small-account limit of 57.14."""
     cs = {f"c{i}": DesiredConnector(f"c{i}", "C") for i in range(23)}
     live = Live.from_list([LiveConnector(f"id-{i}", f"c{i}", "C") for i in range(33)])
     message = check_safety(plan(Desired(cs), live, prune=True))
     assert message and "(30.3%): more than 30%" in message
+    small = Desired({f"c{i}": DesiredConnector(f"c{i}", "C") for i in range(3)},
+                    safety=SafetyRules(small_account_percent=57.14))
+    live = Live.from_list([LiveConnector(f"id-{i}", f"c{i}", "C") for i in range(7)])
+    message = check_safety(plan(small, live, prune=True))
+    assert message and "(57.143%): more than 57.14% of an account" in message
 
 
 _CONTRADICTION = re.compile(r"expected (an? [a-z]+), got \1\b")

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from adapter_sync.engine import Engine, Hooks, Settings
-from adapter_sync.errors import SafetyError, StalePlanError
+from adapter_sync.errors import AdapterSyncError, SafetyError, StalePlanError
 from adapter_sync.secrets import ApiKey
 
 KEY = "pk_live_engine_test_key"
@@ -136,3 +136,21 @@ def test_without_an_announced_limit_the_estimate_counts_calls_only(tmp_path: Pat
     planned = engine.plan([config(tmp_path, {"a": "A", "b": "B"})])
     assert (planned.plan.estimate.api_calls, planned.plan.estimate.seconds) == (2, None)
     assert "Estimate: 2 API calls." in engine.render(planned.plan)
+
+
+@pytest.mark.parametrize(("url", "suggested"), [
+    ("sandbox", "'sandbox:'"), ("sanbox:", "'sandbox:'"), ("Sandbox", "'sandbox:'"),
+    ("sandbx:/tmp/s.db", "'sandbox:/tmp/s.db'")])
+def test_a_misspelt_sandbox_url_suggests_sandbox(url: str, suggested: str) -> None:
+    engine = Engine(Settings(api_url=url, api_key=ApiKey(KEY)))
+    with pytest.raises(AdapterSyncError) as caught:
+        engine.live()
+    assert f"did you mean {suggested}?" in str(caught.value)
+    assert "expected https://HOST/..." in str(caught.value)
+
+
+def test_a_real_url_gets_no_sandbox_suggestion() -> None:
+    engine = Engine(Settings(api_url="ftp://api.test/v1", api_key=ApiKey(KEY)))
+    with pytest.raises(AdapterSyncError) as caught:
+        engine.live()
+    assert "did you mean" not in str(caught.value)

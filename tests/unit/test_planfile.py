@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from adapter_sync import __version__
+from adapter_sync.diff import change
 from adapter_sync.errors import AdapterSyncError, StalePlanError
 from adapter_sync.model import (
     Action,
@@ -35,9 +36,9 @@ BYSTANDER = LiveConnector("c0ffee04-dddd", "bystander", "Not in the plan")
 PLAN = Plan(
     actions=(
         Action("update", "acme-crm", CRM.connector_id, {
-            "name": FieldChange("Old", "Acme CRM"),
-            "accepted_kinds": FieldChange(["email", "page"], []),
-            "metadata": FieldChange({"owner": "ana", "tier": "gold"}, {"owner": "bo"}),
+            "name": change("name", "Old", "Acme CRM"),
+            "accepted_kinds": change("accepted_kinds", ["email", "page"], []),
+            "metadata": change("metadata", {"owner": "ana", "tier": "gold"}, {"owner": "bo"}),
         }, live=CRM),
         Action("reactivate", "bug-tracker", BUGS.connector_id,
                {"is_active": FieldChange(False, True)}, live=BUGS),
@@ -92,12 +93,13 @@ def test_empty_plan_round_trips(tmp_path: Path) -> None:
 
 def test_file_has_the_documented_shape(saved_path: Path) -> None:
     doc = json.loads(saved_path.read_text(encoding="utf-8"))
-    assert list(doc) == ["format_version", "kind", "tool_version", "api_url", "selection",
-                         "base", "config_digest", "live_digest", "prune", "live_active",
-                         "unmanaged", "protected", "drift_resolved", "estimate", "safety",
-                         "actions"]
-    assert doc["format_version"] == 2 and doc["kind"] == "adapter-sync-plan"
+    assert list(doc) == ["format_version", "kind", "tool_version", "summary", "has_changes",
+                         "actions", "unmanaged", "protected", "drift_resolved", "live_active",
+                         "prune", "safety", "policy", "estimate", "provenance"]
+    assert doc["format_version"] == "2.0" and doc["kind"] == "adapter-sync-plan"
     assert doc["unmanaged"] == ["other-team"] and doc["prune"] is True
+    assert doc["provenance"]["api_url"] == URL
+    assert doc["provenance"]["selection"] == {"include": [], "exclude": []}
     update, _, create, _ = doc["actions"]
     assert update["live"] == {**CRM.to_api(), "created_at": CRM.created_at}
     assert update["connector_id"] == CRM.connector_id
@@ -105,6 +107,42 @@ def test_file_has_the_documented_shape(saved_path: Path) -> None:
     assert create["desired"] == {"name": "Café | <new>", "accepted_kinds": ["issue"],
                                  "metadata": {"empty": ""}}
     assert doc["actions"][3]["cause"] == "pruned"
+
+
+def test_the_file_is_the_json_plan_byte_for_byte(saved_path: Path) -> None:
+    from adapter_sync.render import render_json
+
+    saved = load(str(saved_path))
+    assert saved_path.read_text(encoding="utf-8") == render_json(saved.plan)
+    text = saved_path.read_text(encoding="utf-8")
+    assert text.isascii() and text.count("\n") == 1  # compact: the C encoder, no indent
+
+
+def test_field_change_details_per_key_and_per_kind_are_in_the_file(saved_path: Path) -> None:
+    changes = json.loads(saved_path.read_text(encoding="utf-8"))["actions"][0]["changes"]
+    assert changes["accepted_kinds"]["details"] == [
+        {"op": "-", "key": "email", "before": "email", "after": None},
+        {"op": "-", "key": "page", "before": "page", "after": None}]
+    assert changes["metadata"]["details"] == [
+        {"op": "~", "key": "owner", "before": "ana", "after": "bo"},
+        {"op": "-", "key": "tier", "before": "gold", "after": None}]
+    assert load(str(saved_path)).plan.actions[0].changes["metadata"].details \
+        == PLAN.actions[0].changes["metadata"].details
+
+
+@pytest.mark.parametrize("old", [
+    {"format_version": "1.1", "actions": [], "unmanaged": [], "summary": {}},  # a JSON plan 1.1
+    {"format_version": 2, "kind": "adapter-sync-plan", "api_url": URL, "actions": []},  # file 2
+    {"format_version": 1, "kind": "adapter-sync-plan", "api_url": URL, "actions": []},
+])
+def test_older_plans_are_refused_with_make_the_plan_again(tmp_path: Path, old: dict) -> None:
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(old), encoding="utf-8")
+    with pytest.raises(AdapterSyncError) as info:
+        load(str(path))
+    message = str(info.value)
+    assert "is not supported" in message and "make the plan again" in message
+    assert "\n" not in message
 
 
 def test_credentials_in_the_url_never_reach_the_file(tmp_path: Path, monkeypatch) -> None:
@@ -173,22 +211,30 @@ def test_binary_and_missing_files(tmp_path: Path) -> None:
 
 def test_future_format_version_is_refused(saved_path: Path) -> None:
     doc = _doc(saved_path)
-    doc["format_version"] = 3
+    doc["format_version"] = "3.0"
     saved_path.write_text(json.dumps(doc), encoding="utf-8")
-    with pytest.raises(AdapterSyncError, match="format_version 3 is not supported"):
+    with pytest.raises(AdapterSyncError, match='format_version "3.0" is not supported'):
         load(str(saved_path))
 
 
 @pytest.mark.parametrize("edit, expected", [
     (lambda d: d["actions"][0]["changes"].update({"source_name": {"before": "a", "after": "b"}}),
      "unknown field 'source_name'"),
-    (lambda d: d["actions"][0].update(kind="delete"), "actions[0].kind"),
+    (lambda d: d["actions"][0].update(action="delete"), "actions[0].action"),
     (lambda d: d["actions"][0].update(live=None), "actions[0].live must be an object"),
     (lambda d: d["actions"][0]["changes"]["metadata"].update(after={"n": 1}),
      "metadata.after must be an object of strings"),
     (lambda d: d["actions"][1]["live"].update(connector_id="other"), "does not match"),
     (lambda d: d["actions"][2].update(connector_id="x"), "a create has no connector_id"),
     (lambda d: d.update(live_active="3"), "live_active"),
+    (lambda d: d.update(provenance=None), "provenance.api_url missing"),
+    (lambda d: d["safety"]["findings"].append({"code": "x", "effect": "maybe", "subjects": [],
+                                               "numbers": {}}), "safety.findings[0].effect"),
+    (lambda d: d["actions"][0]["changes"]["accepted_kinds"]["details"].append({"op": "*"}),
+     "details[2]: key, before, after missing"),
+    (lambda d: d.update(estimate={"api_calls": 1, "seconds": None, "limit_per_minute": None,
+                                  "remaining": 0, "reset_at": "2026-13-45T99:00:00Z"}),
+     "a value of another shape"),
     (lambda d: d["actions"].append(d["actions"][0]), "more than one action"),
 ])
 def test_malformed_content_is_refused(saved_path: Path, edit, expected: str) -> None:
@@ -297,7 +343,7 @@ def test_an_action_whose_kind_does_not_match_its_changes_is_refused(tmp_path):
     path = tmp_path / "p.json"
     _pf.save(str(path), _P((deactivate,), live_active=1), "https://api.adapter.com/v1")
     doc = _json.loads(path.read_text())
-    doc["actions"][0]["kind"] = "update"  # hides a deactivation from the safety check
+    doc["actions"][0]["action"] = "update"  # hides a deactivation from the safety check
     path.write_text(_json.dumps(doc))
     import pytest as _pytest
 
@@ -307,8 +353,9 @@ def test_an_action_whose_kind_does_not_match_its_changes_is_refused(tmp_path):
 
 def test_safety_protection_origins_and_provenance_round_trip(tmp_path: Path) -> None:
     from adapter_sync.model import (
-        Blocked,
         Estimate,
+        Finding,
+        PolicyFinding,
         Provenance,
         Safety,
         SafetyRules,
@@ -320,11 +367,66 @@ def test_safety_protection_origins_and_provenance_round_trip(tmp_path: Path) -> 
         actions=tuple(replace(a, origin=o) for a, o in zip(
             PLAN.actions, ("change", "drift", "change", "drift"), strict=True)),
         protected=("keep-me",), drift_resolved=("fixed-by-hand",),
-        safety=Safety(True, ("refusing to deactivate 1 of 1",), (Blocked("wiki", "wi*"),),
-                      SafetyRules(12.5, 3)),
+        safety=Safety((Finding("none_left", "needs_force", (), {"deactivating": 1,
+                                                                "live_active": 1}),
+                       Finding("protected_inactive", "blocked", ("wiki",), {})),
+                      SafetyRules(12.5, 3, 40.0)),
         provenance=Provenance(URL, Selection(("a*",), ("a-legacy",)), "origin/main",
-                              "sha256:c", "sha256:l"),
-        estimate=Estimate(4, 24.0, 10.0))
+                              "sha256:" + "c" * 64, "sha256:" + "1" * 64),
+        estimate=Estimate(4, 24.0, 10.0, 3, 1_796_000_000.0),
+        policy=(PolicyFinding("wiki", "owner required", "error", "'owner' is a required "
+                              "property", True),))
     path = tmp_path / "plan.json"
     save(str(path), plan, URL)
     assert load(str(path)).plan == plan
+
+
+# --- the live digest and the API URL (#16) ----------------------------------------------------
+
+
+def _saved_with_digest(tmp_path: Path, selection=None) -> SavedPlan:
+    from adapter_sync.model import Provenance, Selection
+    from adapter_sync.planfile import live_digest
+
+    selection = selection or Selection()
+    plan = replace(PLAN, provenance=Provenance(URL, selection, None, "",
+                                               live_digest(LIVE_NOW, selection)))
+    path = tmp_path / "plan.json"
+    save(str(path), plan, URL)
+    return load(str(path))
+
+
+def test_a_change_the_plan_does_not_act_on_moves_the_live_digest_and_is_stale(
+        tmp_path: Path) -> None:
+    saved = _saved_with_digest(tmp_path)
+    check_stale(saved, LIVE_NOW, URL)  # the same live state: fine
+    renamed = Live.from_list([CRM, BUGS, WIKI, replace(BYSTANDER, name="Renamed")])
+    message = stale_message(saved, renamed)
+    assert "the live connectors changed since the plan was made" in message
+    appeared = Live.from_list([CRM, BUGS, WIKI, BYSTANDER, LiveConnector("id-x", "x", "X")])
+    assert "live_digest" in stale_message(saved, appeared)
+
+
+def test_the_live_digest_covers_the_plans_selection_only(tmp_path: Path) -> None:
+    from adapter_sync.model import Selection
+
+    saved = _saved_with_digest(tmp_path, Selection(exclude=("bystander",)))
+    check_stale(saved, Live.from_list([CRM, BUGS, WIKI, replace(BYSTANDER, name="Renamed")]),
+                URL)
+    message = stale_message(saved, Live.from_list([CRM, BUGS, WIKI, BYSTANDER,
+                                                   LiveConnector("id-x", "x", "X")]))
+    assert "within its selection" in message
+
+
+def test_a_planned_connector_that_changed_is_still_named_with_a_digest(tmp_path: Path) -> None:
+    saved = _saved_with_digest(tmp_path)
+    message = stale_message(saved, Live.from_list([replace(CRM, name="B"), BUGS, WIKI,
+                                                   BYSTANDER]))
+    assert 'acme-crm changed live (name "Old" -> "B")' in message
+
+
+def test_api_url_paths_are_compared_case_sensitively(saved_path: Path) -> None:
+    saved = load(str(saved_path))
+    message = stale_message(saved, LIVE_NOW, "https://api.adapter.com/V1")
+    assert "https://api.adapter.com/V1" in message
+    stale_message(saved, LIVE_NOW, "https://api.adapter.com/v1?org=Other")

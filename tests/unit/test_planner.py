@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from adapter_sync.model import Desired, DesiredConnector, FieldChange, Live, LiveConnector
-from adapter_sync.planner import check_safety, plan
+from adapter_sync.planner import check_safety as _check_safety
+from adapter_sync.planner import plan
+from adapter_sync.render import finding_sentence
+
+
+def check_safety(p, now=None):
+    """Why apply refuses ``p`` without --force (its sentences), or None."""
+    safety = _check_safety(p, now)
+    return "; ".join(finding_sentence(f) for f in safety.findings) if safety.needs_force \
+        else None
 
 
 def want(slug: str, **kw) -> DesiredConnector:
@@ -136,17 +145,30 @@ def test_safety_allows_up_to_thirty_percent():
     assert p.summary["deactivate"] == 3 and check_safety(p) is None
 
 
-def test_safety_floor_small_accounts():
+def test_safety_small_accounts_allow_up_to_half():
+    p = plan(desired(*(want(f"c{i}") for i in range(3))), _actives(5), prune=True)
+    assert p.summary["deactivate"] == 2 and check_safety(p) is None
+
+
+def test_safety_small_accounts_refuse_more_than_half():
     p = plan(desired(*(want(f"c{i}") for i in range(2))), _actives(5), prune=True)
-    assert p.summary["deactivate"] == 3 and check_safety(p) is None
+    assert p.summary["deactivate"] == 3
+    message = check_safety(p)
+    assert message and "3 of 5" in message and "more than 50%" in message
 
 
 def test_safety_refuses_leaving_nothing_active():
     p = plan(desired(), _actives(3), prune=True)
     message = check_safety(p)
     assert message and "no active connector" in message
-    # ...unless something new becomes active in the same plan
-    assert check_safety(plan(desired(want("new")), _actives(3), prune=True)) is None
+    # ...unless something new becomes active in the same plan (then only the small-account
+    # rule speaks, and it can be relaxed)
+    from adapter_sync.model import SafetyRules
+
+    replaced = plan(desired(want("new")), _actives(3), prune=True)
+    assert "no active connector" not in (check_safety(replaced) or "")
+    relaxed = desired(want("new"), safety=SafetyRules(small_account_percent=100))
+    assert check_safety(plan(relaxed, _actives(3), prune=True)) is None
 
 
 def test_duplicate_live_source_names_are_refused_not_guessed():
@@ -177,3 +199,30 @@ def test_a_deactivation_cannot_hide_behind_another_kind():
     assert check_safety(p) is not None
     with pytest.raises(InvalidAction, match="kind 'update' must not change is_active"):
         replace(p.actions[0], kind="update")
+
+
+# --- details and three-way labels (#16: mutations the suite let through) -----------------------
+
+
+def test_the_kinds_detail_says_which_kinds_are_added_and_which_removed():
+    from adapter_sync.model import Detail
+
+    p = plan(desired(want("a", accepted_kinds={"email", "page"})),
+             live(have("a", accepted_kinds={"page", "issue"})))
+    (action,) = p.actions
+    assert action.changes["accepted_kinds"].details == (
+        Detail("+", "email", None, "email"), Detail("-", "issue", "issue", None))
+
+
+def test_a_base_planning_the_same_kind_of_action_with_other_changes_labels_it_change():
+    from adapter_sync.planner import label_origins
+
+    live_now = live(have("a", name="Live", metadata={"k": "v"}))
+    head = plan(desired(want("a", name="Head", metadata={"k": "v"})), live_now)
+    base = plan(desired(want("a", name="Base", metadata={"k": "v"})), live_now)
+    assert head.actions[0].kind == base.actions[0].kind == "update"
+    (labelled,) = label_origins(head, base).actions
+    assert labelled.origin == "change"
+    # the same action in both: drift
+    (same,) = label_origins(head, head).actions
+    assert same.origin == "drift"

@@ -19,17 +19,19 @@ from pathlib import Path
 
 import pytest
 
+from adapter_sync import __version__
 from adapter_sync.diff import change
 from adapter_sync.model import (
     Action,
-    Blocked,
     Cause,
     DesiredConnector,
+    Finding,
     LiveConnector,
     Outcome,
     Plan,
     Result,
     Safety,
+    SafetyRules,
 )
 from adapter_sync.render import (
     render_json,
@@ -280,26 +282,51 @@ def test_with_a_base_changes_come_first_and_drift_has_its_own_section() -> None:
     assert doc["drift_resolved"] == ["hand-fixed"]
 
 
+SHARE = Finding("deactivate_share", "needs_force", (), {
+    "deactivating": 2, "live_active": 4, "percent": 50.0, "max_deactivate_percent": 30.0,
+    "min_active": 3})
+
+
 def test_a_plan_that_needs_force_says_so_in_every_format() -> None:
-    unsafe = replace(MIXED, safety=Safety(True, ("refusing to deactivate 2 of 4 active "
-                                                 "connectors (50%)",)))
+    unsafe = replace(MIXED, safety=Safety((SHARE,), SafetyRules(30.0, 3)))
     assert "Warning: apply will refuse this plan without --force: refusing to deactivate 2 " \
-        "of 4" in render_text(unsafe)
+        "of 4 active connectors (50%): more than 30% when 3 or more are active" \
+        in render_text(unsafe)
     md = render_markdown(unsafe)
     assert md.index("> [!CAUTION]") < md.index("| Action | Connectors |")  # first
     assert "without `--force`:** refusing to deactivate 2 of 4" in md
     doc = json.loads(render_json(unsafe))
-    assert doc["safety"] == {"needs_force": True,
-                             "reasons": ["refusing to deactivate 2 of 4 active connectors (50%)"]}
-    assert json.loads(render_json(MIXED))["safety"] == {"needs_force": False, "reasons": []}
+    assert doc["safety"] == {
+        "needs_force": True, "blocked": False,
+        "rules": {"max_deactivate_percent": 30.0, "min_active": 3,
+                  "small_account_percent": 50.0},
+        "findings": [{"code": "deactivate_share", "effect": "needs_force", "subjects": [],
+                      "numbers": dict(SHARE.numbers)}]}
+    safe = json.loads(render_json(MIXED))["safety"]
+    assert safe["needs_force"] is False and safe["blocked"] is False and safe["findings"] == []
 
 
-def test_a_blocked_deactivation_names_the_protect_rule_in_every_format() -> None:
-    blocked = replace(MIXED, safety=Safety(blocked=(Blocked("wiki", "wi*"),)))
-    assert "Blocked: apply will refuse this plan, --force or not: wiki is protected " \
-        "(protect rule 'wi*')" in render_text(blocked)
+def test_a_blocked_deactivation_reads_blocked_in_every_format() -> None:
+    blocked = replace(MIXED, safety=Safety((Finding("protected_inactive", "blocked",
+                                                    ("wiki",)),)))
+    assert "Blocked: apply will refuse this plan, --force or not: wiki is protected" \
+        in render_text(blocked)
     assert "**Blocked, `--force` or not:** wiki is protected" in render_markdown(blocked)
-    assert "protect rule 'wi*'" in json.loads(render_json(blocked))["safety"]["reasons"][0]
+    safety = json.loads(render_json(blocked))["safety"]
+    assert safety["blocked"] is True and safety["needs_force"] is False
+    assert safety["findings"] == [{"code": "protected_inactive", "effect": "blocked",
+                                   "subjects": ["wiki"], "numbers": {}}]
+
+
+def test_markdown_deactivate_row_shows_every_field_change() -> None:
+    renamed = update(_wiki, "deactivate", Cause.DECLARED_INACTIVE, name=("Wiki", "Old wiki"),
+                     accepted_kinds=(["page"], ["email", "page"]), is_active=(True, False))
+    md = render_markdown(Plan((renamed,), live_active=2))
+    (row,) = [line for line in md.splitlines() if line.startswith("| wiki |")]
+    assert "declared active: false" in row
+    assert 'name: &#34;Wiki&#34; → &#34;Old wiki&#34;' in row or '"Wiki"' in row
+    assert "accepted_kinds: page → email, page (+email)" in row
+    assert "is_active: true → false" in row
 
 
 def test_markdown_puts_deactivations_before_other_actions_and_folds_details() -> None:
@@ -321,7 +348,11 @@ def test_markdown_stays_under_the_comment_limit_and_counts_what_it_leaves_out() 
     shown = md.count("| c-")
     note = re.search(r"\*\*(\d+) more actions not shown here\*\*", md)
     assert note and shown + int(note.group(1)) == 20_000
-    assert "adapter-sync show PLANFILE" in md and md.count("<details>") == md.count("</details>")
+    assert "the job summary" not in md
+    assert "`adapter-sync plan --out FILE`" in md and "`adapter-sync show FILE`" in md
+    assert md.count("<details>") == md.count("</details>")
+    saved = render_markdown(huge, plan_file="plan.json")
+    assert "the saved plan `plan.json` (`adapter-sync show plan.json`)" in saved
 
 
 def test_markdown_empty_plan_lists_unmanaged() -> None:
@@ -337,25 +368,43 @@ def test_markdown_empty_plan_lists_unmanaged() -> None:
 def test_json_has_exactly_the_documented_shape() -> None:
     doc = json.loads(render_json(UPDATE_AND_UNMANAGED))
     assert doc == {
-        "format_version": "1.1",
+        "format_version": "2.0",
+        "kind": "adapter-sync-plan",
+        "tool_version": __version__,
+        "summary": {"create": 0, "update": 1, "reactivate": 0, "deactivate": 0, "total": 1},
+        "has_changes": True,
         "actions": [{
             "action": "update",
             "source_name": "acme-crm",
             "connector_id": _crm.connector_id,
+            "cause": None,
             "origin": None,
-            "changes": {"accepted_kinds": {"before": ["email", "page"], "after": ["email"]}},
+            "changes": {"accepted_kinds": {
+                "before": ["email", "page"], "after": ["email"],
+                "details": [{"op": "-", "key": "page", "before": "page", "after": None}]}},
+            "live": {**_crm.to_api()},
+            "desired": None,
         }],
         "unmanaged": ["other-team"],
         "protected": [],
         "drift_resolved": [],
-        "summary": {"create": 0, "update": 1, "reactivate": 0, "deactivate": 0},
-        "safety": {"needs_force": False, "reasons": []},
-        "estimate": {"api_calls": 1, "seconds": None},
+        "live_active": 2,
+        "prune": False,
+        "safety": {"needs_force": False, "blocked": False,
+                   "rules": {"max_deactivate_percent": 30.0, "min_active": 10,
+                             "small_account_percent": 50.0},
+                   "findings": []},
+        "policy": [],
+        "estimate": None,
         "provenance": None,
     }
-    assert list(doc)[:4] == ["format_version", "actions", "unmanaged", "protected"]
-    assert list(doc["actions"][0]) == ["action", "source_name", "connector_id", "origin",
-                                       "changes"]
+    assert list(doc)[:4] == ["format_version", "kind", "tool_version", "summary"]
+
+
+def test_json_is_compact_ascii_from_the_c_encoder() -> None:
+    text = render_json(HOSTILE)
+    assert "\n" not in text[:-1] and ", " not in text.replace('", "', "") and text.isascii()
+    assert text == json.dumps(json.loads(text), separators=(",", ":")) + "\n"
 
 
 def test_json_creates_have_null_id_and_fields_in_display_order() -> None:
@@ -365,16 +414,17 @@ def test_json_creates_have_null_id_and_fields_in_display_order() -> None:
     new = doc["actions"][2]
     assert new["connector_id"] is None
     assert list(new["changes"]) == ["name", "accepted_kinds", "metadata"]
-    assert new["changes"]["name"] == {"before": None, "after": "New hook"}
+    assert new["changes"]["name"] == {"before": None, "after": "New hook", "details": []}
     assert list(doc["actions"][0]["changes"]) == ["name", "accepted_kinds", "metadata"]
     assert render_json(MIXED).endswith("}\n")
 
 
 def test_json_empty_plan() -> None:
     doc = json.loads(render_json(EMPTY))
-    assert doc["format_version"] == "1.1" and doc["actions"] == [] and doc["unmanaged"] == []
-    assert doc["summary"] == {"create": 0, "update": 0, "reactivate": 0, "deactivate": 0}
-    assert doc["estimate"] == {"api_calls": 0, "seconds": None}
+    assert doc["format_version"] == "2.0" and doc["actions"] == [] and doc["unmanaged"] == []
+    assert doc["summary"] == {"create": 0, "update": 0, "reactivate": 0, "deactivate": 0,
+                              "total": 0}
+    assert doc["has_changes"] is False
 
 
 def test_equal_plans_render_identically_whatever_the_dict_order() -> None:
@@ -462,7 +512,8 @@ def test_every_rendered_json_plan_validates_against_the_published_schema(name: s
 def test_the_schema_refuses_what_it_must() -> None:
     doc = json.loads(render_json(MIXED))
     validator = _plan_validator()
-    for broken in ({**doc, "format_version": "2.0"}, {**doc, "safety": {"needs_force": "yes",
-                                                                        "reasons": []}},
+    for broken in ({**doc, "format_version": "1.1"}, {**doc, "format_version": 2},
+                   {**doc, "safety": {**doc["safety"], "needs_force": "yes"}},
+                   {**doc, "safety": {"needs_force": False, "reasons": []}},
                    {k: v for k, v in doc.items() if k != "estimate"}):
         assert list(validator.iter_errors(broken)), broken

@@ -20,6 +20,7 @@ import pytest
 
 from adapter_sync.client import AdapterClient, make_client
 from adapter_sync.errors import AdapterSyncError, ApiError, OutcomeUnknown
+from adapter_sync.secrets import MASK, Redactor
 
 KEY = "pk_live_CANARY_d3adb33f_never_print_me"
 URL = "https://api.test/v1"
@@ -218,3 +219,67 @@ def test_cli_debug_against_a_closed_port_never_prints_the_key(command: str,
     assert "DEBUG" in result.err  # debug logging really was on
     assert KEY not in result.out and KEY not in result.err
     assert KEY[8:] not in result.out + result.err
+
+
+# --------------------------------------------------------------------------- cut short
+
+KEY32 = "pk_live_0123456789abcdefghijklmn"  # 32 characters
+
+
+def html_echo(status: int, lead: int) -> httpx.MockTransport:
+    """A proxy's HTML error page echoing the Authorization header, ``lead`` characters in."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        page = ("<html>" + "x" * (lead - 6) + f"Authorization: {request.headers['authorization']}"
+                + "</html>" + "y" * 200)
+        return httpx.Response(status, text=page, headers={"Content-Type": "text/html"})
+
+    return httpx.MockTransport(handler)
+
+
+@pytest.mark.parametrize("status", [403, 502])
+@pytest.mark.parametrize("lead", [47, 53, 60, 70, 85])
+def test_an_html_page_echoing_the_key_is_redacted_before_it_is_cut(
+        status: int, lead: int, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    # Before: cut to 100 characters first, then redacted: 28 of the 32 characters showed.
+    monkeypatch.setenv("ADAPTER_API_KEY", KEY32)
+    error = failure(listing, client(html_echo(status, lead), max_attempts=1))
+    assert "non-JSON body" in str(error)
+    for text in (str(error), *(r.getMessage() for r in caplog.records)):
+        assert KEY32[:8] not in text, text  # no prefix of 8 characters or more
+
+
+def test_a_key_cut_short_at_the_end_of_a_text_or_an_ellipsis_is_masked() -> None:
+    redact = Redactor([KEY32])
+    for size in range(8, 32):
+        cut = KEY32[:size]
+        assert redact(f"Bearer {cut}") == "Bearer ***"
+        assert redact(f"'Bearer {cut}…'") == "'Bearer ***…'"
+        assert redact(f"Bearer {cut}...") == "Bearer ***..."
+    assert redact(f"Bearer {KEY32[:7]}") == f"Bearer {KEY32[:7]}"  # pk_live: every key's
+    assert redact("the pk_live_0123 key, pk_live_") == "the pk_live_0123 key, ***"
+    assert redact(f"{KEY32[:12]} is not cut here") == f"{KEY32[:12]} is not cut here"
+
+
+@pytest.mark.parametrize("key", ['pk_live_quote"and\\slash_0123456789', "pk_live_é_unicode_key",
+                                 "pk_live_tab\tnewline\n_and_ctrl\x01_abcdef",
+                                 'pk_live_é_and_"quoted"_0123'])
+def test_every_json_spelling_of_a_key_is_redacted(key: str) -> None:
+    import json
+
+    redact = Redactor([key])
+    for spelled in (json.dumps(key), json.dumps(key, ensure_ascii=False),
+                    json.dumps({"k": key}), json.dumps([key], ensure_ascii=False)):
+        assert key.strip() not in redact(spelled)
+        assert json.dumps(key.strip())[1:-1] not in redact(spelled)
+        assert json.dumps(key.strip(), ensure_ascii=False)[1:-1] not in redact(spelled)
+        assert MASK in redact(spelled)
+
+
+def test_a_json_escaped_key_cut_short_is_masked_too() -> None:
+    import json
+
+    key = 'pk_live_quote"and\\slash_0123456789'
+    escaped = json.dumps(key)[1:-1]
+    assert Redactor([key])(f'{{"auth": "{escaped[:20]}…') == '{"auth": "***…'

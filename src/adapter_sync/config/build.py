@@ -148,7 +148,8 @@ def _valid_setting(name: str, value: Any) -> bool:
         return isinstance(value, bool)
     if name == "safety":
         return isinstance(value, dict) and set(value) <= {"max_deactivate_percent",
-                                                          "min_active"}
+                                                          "min_active",
+                                                          "small_account_percent"}
     return isinstance(value, list) and all(isinstance(v, str) and v for v in value)
 
 

@@ -101,6 +101,17 @@ def validate(data, custom_formats={}, name_prefix=None):
                         if data__safety__minactive < 0:
                             raise JsonSchemaValueException("" + (name_prefix or "data") + ".safety.min_active must be bigger than or equal to 0")
                 else: data__safety["min_active"] = 10
+                if "small_account_percent" in data__safety_keys:
+                    data__safety_keys.remove("small_account_percent")
+                    data__safety__smallaccountpercent = data__safety["small_account_percent"]
+                    if not isinstance(data__safety__smallaccountpercent, (int, float, Decimal)) or isinstance(data__safety__smallaccountpercent, bool):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".safety.small_account_percent must be number")
+                    if isinstance(data__safety__smallaccountpercent, (int, float, Decimal)) and not isinstance(data__safety__smallaccountpercent, bool):
+                        if data__safety__smallaccountpercent < 0:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".safety.small_account_percent must be bigger than or equal to 0")
+                        if data__safety__smallaccountpercent > 100:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".safety.small_account_percent must be smaller than or equal to 100")
+                else: data__safety["small_account_percent"] = 50
                 if data__safety_keys:
                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".safety must not contain "+str(data__safety_keys)+" properties")
         if "defaults" in data_keys:

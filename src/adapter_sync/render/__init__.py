@@ -1,0 +1,40 @@
+"""Views of a plan and of an apply's result: they only render, never compute.
+
+One module a view: :mod:`~adapter_sync.render.text` (terminal), :mod:`~.markdown` (pull
+request, step summary), :mod:`~.json` (the plan document of :mod:`adapter_sync.document`) and
+:mod:`~.result` (what an apply did). ``show`` renders a saved plan with the same views.
+Every view is deterministic: the same plan gives the same bytes (metadata keys sorted, fields
+in :data:`~adapter_sync.model.FIELDS` order). Values are quoted with ``json.dumps`` so spaces,
+empty strings and control characters are visible, and nothing a hostile name contains can
+move the terminal cursor or break a Markdown table. The package imports only the standard
+library, the model, the document codec and :mod:`adapter_sync.escape`, so importing it stays
+cheap.
+"""
+
+from __future__ import annotations
+
+from adapter_sync.render.common import (
+    NO_CHANGES,
+    PAST_TENSE,
+    SYMBOLS,
+    finding_sentence,
+    format_kinds,
+    format_value,
+)
+from adapter_sync.render.json import JSON_FORMAT_VERSION, render_json
+from adapter_sync.render.markdown import MARKDOWN_LIMIT, md_escape, render_markdown
+from adapter_sync.render.result import (
+    ASCII_MARKERS,
+    MARKERS,
+    SKIPPED_NAMED,
+    outcome_lines,
+    render_result,
+)
+from adapter_sync.render.text import render_text
+
+__all__ = [
+    "ASCII_MARKERS", "JSON_FORMAT_VERSION", "MARKDOWN_LIMIT", "MARKERS", "NO_CHANGES",
+    "PAST_TENSE", "SKIPPED_NAMED", "SYMBOLS", "finding_sentence", "format_kinds",
+    "format_value", "md_escape", "outcome_lines", "render_json", "render_markdown",
+    "render_result", "render_text",
+]

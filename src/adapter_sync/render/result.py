@@ -1,0 +1,72 @@
+"""The result report: what an apply did (``Result`` -> text), and the line each finished
+action streams as it happens."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from adapter_sync.escape import clean
+from adapter_sync.model import Action, Outcome, Result
+from adapter_sync.render.common import _BOLD, _GREEN, _RED, _YELLOW, PAST_TENSE, _Painter
+
+#: Result markers, and the ASCII ones for output that cannot encode them (a cp1252 console).
+MARKERS = {"done": "✓", "failed": "✗", "skipped": "-"}
+ASCII_MARKERS = {"done": "+", "failed": "x", "skipped": "-"}
+#: Skipped actions named in their summary line at most.
+SKIPPED_NAMED = 5
+
+
+def outcome_lines(outcome: Outcome, *, paint: Callable[[str, str], str] | None = None,
+                  ascii: bool = False) -> list[str]:
+    """A done or failed action as the result report shows it (and as an apply streams it):
+    ``✓ created name (id)`` with a note line when there is one, or ``✗ failed kind name: why``.
+    """
+    paint = paint or _Painter(False)
+    mark = ASCII_MARKERS if ascii else MARKERS
+    action = outcome.action
+    name = clean(action.source_name)
+    message = clean(outcome.message)
+    if outcome.status == "failed":
+        return [paint(f"{mark['failed']} failed {action.kind} {name}: "
+                      f"{message or 'unknown error'}", _RED)]
+    line = f"{mark['done']} {PAST_TENSE[action.kind]} {name}"
+    connector_id = outcome.connector_id or action.connector_id
+    if connector_id:
+        line += f" ({clean(connector_id)})"
+    return [paint(line, _GREEN), *([f"    note: {message}"] if message else [])]
+
+
+def render_result(result: Result, *, color: bool = False, ascii: bool = False,
+                  include_done: bool = True) -> str:
+    """What apply did: one line per done (unless ``include_done`` is false: they were shown as
+    they happened) or failed action, one line summing up the skipped ones, a final count, and
+    how to finish (nothing when rerunning would not help)."""
+    paint = _Painter(color)
+    mark = ASCII_MARKERS if ascii else MARKERS
+    lines: list[str] = []
+    skipped: dict[str, list[Action]] = {}
+    for outcome in result.outcomes:
+        if outcome.status == "skipped":
+            skipped.setdefault(clean(outcome.message) or "not started", []).append(outcome.action)
+        elif include_done or outcome.status != "done":
+            lines += outcome_lines(outcome, paint=paint, ascii=ascii)
+    for why, actions in skipped.items():
+        named = ", ".join(f"{a.kind} {clean(a.source_name)}" for a in actions[:SKIPPED_NAMED])
+        if len(actions) > SKIPPED_NAMED:
+            named += f" and {len(actions) - SKIPPED_NAMED} more"
+        noun = "action" if len(actions) == 1 else "actions"
+        lines.append(paint(f"{mark['skipped']} skipped {len(actions)} {noun}: {why} ({named})",
+                           _YELLOW))
+    done, failed, n_skipped = (result.count(s) for s in ("done", "failed", "skipped"))
+    word = "interrupted" if result.interrupted else "stopped" if result.halted else "complete"
+    final = f"Apply {word}: {done} done, {failed} failed, {n_skipped} skipped."
+    lines.append(paint(final, _BOLD if result.ok else _RED))
+    if result.halted:
+        lines.append(f"Stopped because every other write would be refused too: "
+                     f"{clean(result.halted)}")
+    elif not result.ok:
+        lines.append(
+            "Run 'adapter-sync apply' again to finish the job: it plans afresh and does only "
+            "what is still needed (a saved plan is now stale; make a new one)."
+        )
+    return "\n".join(lines) + "\n"
