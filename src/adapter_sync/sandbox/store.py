@@ -126,7 +126,8 @@ class Store:
 
     def all(self) -> list[dict[str, Any]]:
         """Every connector, inactive ones included, in creation order."""
-        return json.loads(self.list_json(include_inactive=True))
+        docs: list[dict[str, Any]] = json.loads(self.list_json(include_inactive=True))
+        return docs
 
     def get(self, connector_id: str) -> dict[str, Any] | None:
         with self._lock:
@@ -137,7 +138,7 @@ class Store:
 
     def count(self) -> int:
         with self._lock:
-            return self._conn.execute("SELECT count(*) FROM connectors").fetchone()[0]
+            return int(self._conn.execute("SELECT count(*) FROM connectors").fetchone()[0])
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -226,7 +227,7 @@ class Store:
                 ).fetchone()
                 if row is None:
                     raise ConnectorNotFound(connector_id)
-                doc = json.loads(row[0])
+                doc: dict[str, Any] = json.loads(row[0])
                 for key in ("name", "is_active"):
                     if key in changes:
                         doc[key] = changes[key]
