@@ -122,6 +122,8 @@ def median(values: Sequence[float]) -> float:
 class Run:
     wall: float  # seconds
     rss_mb: float  # peak resident set size of the child, MiB (ru_maxrss)
+    cpu: float  # seconds of CPU (user + system) the child used: less moved by other work
+    #             on a shared machine than the wall time
     code: int
     stdout: str
     stderr: str
@@ -161,7 +163,8 @@ def run(cmd: Sequence[str], *, check: bool = True) -> Run:
             rss_kb = float(text[-1]) if text and text[-1].isdigit() else float("nan")
         out.seek(0)
         err.seek(0)
-        result = Run(wall, rss_kb / 1024, proc.returncode,
+        cpu = usage.ru_utime + usage.ru_stime  # the child's, its own reaped children included
+        result = Run(wall, rss_kb / 1024, cpu, proc.returncode,
                      out.read().decode(errors="replace"), err.read().decode(errors="replace"))
     if check and result.code != 0:
         raise RuntimeError(f"{' '.join(cmd)} exited {result.code}:\n{result.stderr[-2000:]}")

@@ -24,4 +24,5 @@ def path(name: str) -> Path:
 @functools.cache
 def load(name: str) -> dict[str, Any]:
     """The parsed schema ``name`` (read once per process)."""
-    return json.loads(path(name).read_text(encoding="utf-8"))
+    parsed: dict[str, Any] = json.loads(path(name).read_text(encoding="utf-8"))
+    return parsed

@@ -1,11 +1,14 @@
-"""The sandbox stands apart: its constants are transcribed from adapter-api.md (checked here
-against the text), it imports nothing from the rest of adapter-sync, and its modules form no
-import cycle."""
+"""The sandbox stands apart: its constants are transcribed from the project's API contract,
+docs/api-contract.md (checked here against the text, as are the client's), it imports nothing
+from the rest of adapter-sync, and its modules form no import cycle.
+
+The contract travels with the clone, so these tests need nothing beside it and never skip."""
 
 from __future__ import annotations
 
 import ast
 import inspect
+import json
 import os
 import re
 from pathlib import Path
@@ -16,20 +19,18 @@ from adapter_sync.sandbox import contract, inprocess
 from adapter_sync.sandbox.server import serve
 from conftest import REPO
 
-API_DOC = REPO.parent / "shared" / "adapter-api.md"
+API_DOC = REPO / "docs" / "api-contract.md"
 SANDBOX = REPO / "src" / "adapter_sync" / "sandbox"
 
 
 @pytest.fixture(scope="module")
 def doc() -> str:
-    if not API_DOC.is_file():
-        pytest.skip(f"{API_DOC} is absent (the contract lives in shared/ beside the clone)")
     return API_DOC.read_text(encoding="utf-8")
 
 
 def find(pattern: str, text: str) -> re.Match[str]:
     match = re.search(pattern, text)
-    assert match, f"adapter-api.md no longer matches {pattern!r}: re-read it and update the test"
+    assert match, f"api-contract.md no longer matches {pattern!r}: re-read it and update the test"
     return match
 
 
@@ -90,6 +91,21 @@ def test_the_rate_limits_and_their_headers_are_the_documented_ones(doc: str) -> 
     headers = set(re.findall(r"`(X-RateLimit-\w+)`", doc))
     assert {contract.HEADER_LIMIT, contract.HEADER_REMAINING, contract.HEADER_RESET} == headers
     assert f"`{contract.HEADER_RETRY_AFTER}`" in doc and f"`{contract.HEADER_REQUEST_ID}`" in doc
+
+
+def test_the_client_holds_the_same_facts_as_the_contract(doc: str) -> None:
+    """The client's own copies (model, the config schema) agree with the contract too, so the
+    sandbox and the client cannot drift apart while both still pass against each other."""
+    from adapter_sync import model, schemafiles
+
+    kinds = find(r"kinds the connector may emit: ((?:`\w+`(?:, )?)+)", row(doc, "accepted_kinds"))
+    assert tuple(re.findall(r"`(\w+)`", kinds.group(1))) == model.KINDS
+    assert find(r"Pattern \[A\]: `([^`]+)`", row(doc, "source_name")).group(1) == model.SLUG_PATTERN
+    assert int(find(r"string, \d+[–-](\d+) chars", row(doc, "name")).group(1)) == model.NAME_MAX
+    limit = int(find(r"At most (\d+) keys", row(doc, "metadata")).group(1))
+    assert limit == model.METADATA_MAX_KEYS
+    schema = json.dumps(schemafiles.load("connectors.schema.json"))
+    assert json.dumps(model.SLUG_PATTERN) in schema and f'"maxProperties": {limit}' in schema
 
 
 def test_the_sandbox_defaults_are_defined_once_and_exported_by_inprocess() -> None:

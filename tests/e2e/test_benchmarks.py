@@ -39,7 +39,8 @@ def _bench(script: str, *args: str, timeout: float = 120) -> str:
 def test_plan_scale_runs():
     out = _bench("plan_scale.py", "--size", "30", "--repeat", "1")
     assert "### plan, 30 connectors" in out
-    assert "adapter-sync plan" in out and "floor (GET + json + CSafeLoader)" in out
+    assert "adapter-sync plan --format json" in out and "floor (GET + json + CSafeLoader)" in out
+    assert "floor + DeepDiff on the 0 differing metadata pairs" in out  # 1% of 30: none drift
     assert "### targets" in out and "wall ratio plan / floor" in out
 
 
@@ -50,7 +51,8 @@ def test_apply_throughput_runs():
     assert "apply phase only (apply_plan), concurrency 4" in out
     assert "naive sequential httpx loop of POSTs" in out
     assert "hand-written httpx asyncio loop, concurrency 4" in out
-    assert "### targets" in out
+    assert "bare httpx asyncio loop (subprocess), concurrency 4" in out
+    assert "### targets" in out and "end to end / bare httpx loop (start-up included)" in out
 
 
 def test_startup_runs():
@@ -62,7 +64,9 @@ def test_startup_runs():
 
 def test_plan_scale_runs_with_every_connector_drifted():
     out = _bench("plan_scale.py", "--size", "30", "--repeat", "1", "--drift", "1")
-    assert "### plan, 30 connectors (30 drifted)" in out and "<= 1.5" in out
+    assert "### plan, 30 connectors (30 drifted)" in out
+    assert "floor + DeepDiff on the 18 differing metadata pairs" in out  # 3 of each 5 turns
+    assert "wall ratio plan / (floor + deepdiff)" in out and "<= 1.1" in out
 
 
 def test_rate_limit_runs():
@@ -89,7 +93,7 @@ def test_run_all_lists_every_benchmark():
 
 
 HEAVY = ("httpx", "httpcore", "deepdiff", "adapter_sync.sandbox", "adapter_sync.client",
-         "starlette", "uvicorn", "yaml", "jsonschema")
+         "starlette", "uvicorn", "yaml", "jsonschema", "adapter_sync.api")
 
 
 @pytest.mark.parametrize("flag", ["--help", "--version"])

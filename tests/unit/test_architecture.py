@@ -15,7 +15,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "src" / "adapter_sync"
 #: (errors, escape, model, secrets, atomicfile, schemafiles) are allowed where listed.
 LEAVES = {"errors", "escape", "model"}
 ALLOWED: dict[str, set[str]] = {
-    "cli": {"engine", "errors", "escape", "secrets", "progress"},
+    "cli": {"engine", "errors", "escape", "secrets", "progress", "api"},
+    "api": {"engine", "errors", "model", "secrets"},  # the public types, re-exported
     "progress": {"render", *LEAVES},  # the command layer's live display
     "engine": {"config", "client", "planner", "applier", "render", "planfile", "importer",
                "document",
@@ -90,3 +91,17 @@ def test_the_sandbox_is_reached_only_through_the_engine() -> None:
 def test_the_sandbox_imports_nothing_of_the_client_side() -> None:
     for path in sorted((PACKAGE / "sandbox").rglob("*.py")):
         assert not (_imports(path) - {"sandbox"}), f"sandbox/{path.name} imports {_imports(path)}"
+
+
+def test_the_cli_imports_the_public_api_module_only_for_type_checking() -> None:
+    """``adapter_sync.api`` pulls in the engine and the model: the CLI may name its types in
+    annotations, but must not import it when it runs (``--help`` stays fast)."""
+    tree = ast.parse((PACKAGE / "cli.py").read_text(encoding="utf-8"))
+    guarded = {id(node) for block in ast.walk(tree) if isinstance(block, ast.If)
+               and ast.unparse(block.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+               for node in ast.walk(block)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "adapter_sync.api" or \
+                isinstance(node, ast.Import) and any(a.name == "adapter_sync.api"
+                                                     for a in node.names):
+            assert id(node) in guarded, f"cli.py:{node.lineno} imports adapter_sync.api at run time"

@@ -26,6 +26,7 @@ what the schema generates). ``validate`` checks a whole file, ``validate___defin
 one connector; both raise :class:`JsonSchemaValueException` on the first violation.
 """
 # ruff: noqa
+# mypy: ignore-errors
 # fmt: off
 '''
 _IMPORT = "from fastjsonschema import JsonSchemaValueException, JsonSchemaValuesException\n"

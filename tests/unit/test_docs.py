@@ -72,7 +72,7 @@ def test_relative_links_point_at_existing_files(doc: Path) -> None:
 
 def test_docs_exist() -> None:
     assert {p.name for p in DOCS} >= {
-        "getting-started.md", "configuration.md", "ci.md", "api-assumptions.md"}
+        "getting-started.md", "configuration.md", "ci.md", "api-contract.md"}
 
 
 def test_ci_doc_covers_the_exit_codes_and_completion() -> None:
@@ -83,13 +83,63 @@ def test_ci_doc_covers_the_exit_codes_and_completion() -> None:
     assert "<!-- adapter-sync-plan -->" in ci
 
 
+def _python_example() -> str:
+    return (ROOT / "docs" / "python-api.md").read_text().split("```python")[1].split("```")[0]
+
+
+def test_the_python_api_module_exports_what_the_doc_lists() -> None:
+    """One documented module for the public types: each name is the defining module's own
+    object, and the doc lists exactly the exported names."""
+    from adapter_sync import api, engine, errors, secrets
+
+    for name in api.__all__:
+        exported = getattr(api, name)
+        owners = [m for m in (engine, model, errors, secrets) if getattr(m, name, None) is not None]
+        assert owners and all(getattr(m, name) is exported for m in owners), name
+    doc = (ROOT / "docs" / "python-api.md").read_text()
+    listed = doc.split("`adapter_sync.api` re-exports:")[1].split("They are")[0]
+    assert set(re.findall(r"`(\w+)`", listed)) == set(api.__all__)
+    for name in ("Engine", "Settings", "Hooks", "Planned", "Applied", "Imported", "Plan",
+                 "Action", "Outcome", "Result", "Selection", "Desired", "Live",
+                 "AdapterSyncError", "SafetyError", "ConfigError", "ApiError", "StalePlanError"):
+        assert name in api.__all__
+
+
+def test_the_python_api_example_runs_against_the_sandbox(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The doc's example, run as written (only the URL points at the in-process sandbox): it
+    plans, prints the Markdown plan, applies and reports each outcome."""
+    example = _python_example()
+    assert "from adapter_sync.api import" in example
+    url = '"https://api.adapter.com/v1"'
+    assert example.count(url) == 1
+    (tmp_path / "connectors").mkdir()
+    (tmp_path / "connectors" / "team.yaml").write_text(
+        "version: 1\nconnectors:\n  crm-sync:\n    name: CRM sync\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ADAPTER_API_KEY", "pk_live_docs_example")
+    code = example.replace(url, repr(f"sandbox:{tmp_path / 'sandbox.db'}"))
+    namespace: dict[str, object] = {}
+    exec(compile(code, "docs/python-api.md", "exec"), namespace)  # noqa: S102
+    out = capsys.readouterr().out
+    assert "crm-sync" in out and "done crm-sync" in out
+    assert "pk_live_docs_example" not in out
+    from adapter_sync.api import Applied, Engine
+
+    applied = namespace["applied"]
+    assert isinstance(applied, Applied) and applied.result is not None and applied.result.ok
+    engine = namespace["engine"]
+    assert isinstance(engine, Engine)
+    assert [c.source_name for c in engine.live().connectors.values()] == ["crm-sync"]
+
+
 def test_the_python_api_example_names_only_what_the_engine_has() -> None:
     from adapter_sync import engine
 
     doc = (ROOT / "docs" / "python-api.md").read_text()
     for name in re.findall(r"engine\.(\w+)\(", doc):
         assert hasattr(engine.Engine, name), name
-    for field in re.findall(r"(\w+)=", doc.split("```python")[1].split("```")[0]):
+    for field in re.findall(r"(\w+)=", _python_example()):
         assert field in {"api_url", "api_key", "concurrency", "approve", "progress", "hooks"}
 
 

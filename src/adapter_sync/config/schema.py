@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -131,11 +131,16 @@ def _explain_all(doc: Document, errors: Any, prefix: DocPath) -> list[Problem]:
     return problems
 
 
+#: The generated checks (schema_check has no annotations: it is fastjsonschema's code).
+_check_connector: Callable[[Any], object] = schema_check.validate___definitions_connector
+_check_document: Callable[[Any], object] = schema_check.validate
+
+
 def valid_connector(body: Any) -> bool:
     """Whether one connector satisfies the schema: the check generated from it (schema_check),
     a few microseconds where jsonschema took ~0.1 ms."""
     try:
-        schema_check.validate___definitions_connector(body)
+        _check_connector(body)
     except schema_check.JsonSchemaValueException:
         return False
     return True
@@ -144,7 +149,7 @@ def valid_connector(body: Any) -> bool:
 def valid_document(data: Any) -> bool:
     """Whether a whole file satisfies the schema (the generated check)."""
     try:
-        schema_check.validate(data)
+        _check_document(data)
     except schema_check.JsonSchemaValueException:
         return False
     return True
@@ -198,8 +203,8 @@ def _explain(doc: Document, error: Any, prefix: DocPath) -> list[Problem]:
         if not instance:
             return [Problem(f"{where}: must not be empty", location)]
         low, high = error.schema.get("minLength", 0), error.schema.get("maxLength")
-        span = f"{low}-{high} allowed" if high else f"at least {low} needed"
-        return [Problem(f"{where}: is {len(instance)} characters long; {span}", location)]
+        bounds = f"{low}-{high} allowed" if high else f"at least {low} needed"
+        return [Problem(f"{where}: is {len(instance)} characters long; {bounds}", location)]
     if kw == "maxProperties" and isinstance(instance, dict):
         return [Problem(f"{where}: has {len(instance)} keys; at most {error.validator_value} "
                         "are allowed", location)]

@@ -5,6 +5,7 @@ what the schema generates). ``validate`` checks a whole file, ``validate___defin
 one connector; both raise :class:`JsonSchemaValueException` on the first violation.
 """
 # ruff: noqa
+# mypy: ignore-errors
 # fmt: off
 VERSION = "2.22.3"
 from decimal import Decimal

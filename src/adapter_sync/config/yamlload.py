@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from yaml.composer import Composer, ComposerError
@@ -178,7 +178,7 @@ class _PyParser(Reader, Scanner, Parser):
         Parser.__init__(self)
 
     def dispose(self) -> None:
-        self.state = None  # type: ignore[assignment]
+        self.state = None
 
 
 class _PyComposer(_PlainResolver, _PyParser, Composer):
@@ -194,7 +194,7 @@ _Composer: Any = _PyComposer
 try:  # libyaml's parser and composer when PyYAML was built with it
     from yaml._yaml import CParser
 
-    class _CComposer(_PlainResolver, CParser):  # type: ignore[misc]
+    class _CComposer(_PlainResolver, CParser):
         pass
 
     _Parser, _Composer = CParser, _CComposer
@@ -231,7 +231,8 @@ class Document:
                     composer.dispose()
             except yaml.YAMLError:  # pragma: no cover - the same bytes were read already
                 pass
-        return self._root
+        root: yaml.Node | None = self._root
+        return root
 
     def location(self, mark: Any) -> Location:
         return Location(self.file, mark.line + 1, mark.column + 1)
@@ -269,10 +270,11 @@ class Document:
 
     def key_location(self, path: Sequence[str | int]) -> Location:
         """Where the key of the value at ``path`` starts (the value itself for list items)."""
-        if 0 < len(path) <= 2:
-            known = self._keys.get(tuple(path[:-1]))  # type: ignore[arg-type]
+        last = path[-1] if path else None
+        if len(path) <= 2 and isinstance(last, str):
+            known = self._keys.get(cast("tuple[str, ...]", tuple(path[:-1])))
             if known is not None:
-                found = known.get(path[-1])  # type: ignore[call-overload]
+                found = known.get(last)
                 if found is not None:
                     return found
         key, node = self._node(path)
@@ -492,7 +494,7 @@ class _Reader:
             return REJECTED
         if is_mapping:
             return self._mapping(parents + 1, path)
-        items = []
+        items: list[Any] = []
         get, node = self.get, self.node
         while True:
             event = get()

@@ -1,7 +1,8 @@
-"""The sandbox: a faithful emulator of the Adapter custom-connector API (adapter-api.md).
+"""The sandbox: a faithful emulator of the Adapter custom-connector API, as the project's
+contract (docs/api-contract.md) describes it.
 
 - :mod:`adapter_sync.sandbox.contract` — the API's facts (kinds, slug pattern, limits, error
-  codes, headers), transcribed from adapter-api.md and checked against it by a test;
+  codes, headers), transcribed from docs/api-contract.md and checked against it by a test;
 - :func:`adapter_sync.sandbox.app.create_app` — the Starlette app over one SQLite file;
 - :mod:`adapter_sync.sandbox.inprocess` — ``transport(db_path)``, ``BASE_URL``, ``SANDBOX_KEY``
   and ``DEFAULT_DB``: everything needed to turn a ``sandbox:`` URL into an httpx transport;

@@ -1,4 +1,4 @@
-"""The sandbox's HTTP routes: the custom-connector API of adapter-api.md, plus a control API.
+"""The sandbox's HTTP routes: the custom-connector API of docs/api-contract.md, plus a control API.
 
 API (``/v1``, behind :class:`~adapter_sync.sandbox.gate.Gate`: rate limit, auth, faults):
 
@@ -29,7 +29,7 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from starlette.applications import Starlette
@@ -97,14 +97,15 @@ class Sandbox:
 
 
 def error(status: int, code: str, message: str, details: dict[str, Any] | None = None,
-          headers: dict[str, str] | None = None) -> JSONResponse:
+          headers: Mapping[str, str] | None = None) -> JSONResponse:
     """An error in the ``{"error", "message", "details"}`` shape."""
     return JSONResponse({"error": code, "message": message, "details": details or {}},
                         status_code=status, headers=headers)
 
 
 def _sandbox(request: Request) -> Sandbox:
-    return request.app.state.sandbox
+    sandbox: Sandbox = request.app.state.sandbox
+    return sandbox
 
 
 def _invalid(request: Request, exc: Invalid) -> JSONResponse:

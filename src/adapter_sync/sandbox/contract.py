@@ -1,9 +1,10 @@
-"""The API's facts, as the sandbox reads them in /work/shared/adapter-api.md.
+"""The API's facts, as the sandbox reads them in the project's contract, docs/api-contract.md.
 
 Transcribed here on purpose rather than imported from the client's model: the sandbox is an
 independent emulator, so a wrong constant on one side shows up as a failing contract test instead
-of being wrong on both sides at once. ``tests/test_sandbox_constants.py`` checks these values
-against the text of adapter-api.md. [D] = documented by Adapter, [A] = the contract's assumption.
+of being wrong on both sides at once. ``tests/contract/test_sandbox_constants.py`` checks these
+values against the text of docs/api-contract.md. [D] = documented by Adapter, [A] = the
+contract's assumption.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ If the rates add up to more than 1, the later kinds get what is left.
 
 ``latency`` (seconds, ``asyncio.sleep``) is added to every ``/v1`` request.
 ``error_shape="fastapi"`` answers validation errors as ``{"detail": [...]}`` instead of the
-``{"error", "message", "details"}`` body (both shapes exist per adapter-api.md).
+``{"error", "message", "details"}`` body (both shapes exist per docs/api-contract.md).
 
 A real rate limiter (:mod:`adapter_sync.sandbox.ratelimit`) counts every ``/v1`` request; over
 its limit: 429 ``rate_limit_exceeded``, not executed. ``rate_limit`` picks it:
@@ -101,13 +101,15 @@ class FaultConfig:
 
     def limit_policy(self) -> LimitPolicy:
         """The rate limit in force: ``rate_limit``'s, or the ``requests_per_minute`` window."""
-        shape = {"retry_after_style": self.retry_after_style, "reset_style": self.reset_style,
-                 "clock_offset": self.clock_offset, "shared_usage": self.shared_usage,
-                 "seed": self.seed}
+        algorithm: Algorithm
         if self.rate_limit is None:
-            return LimitPolicy("fixed_window", self.requests_per_minute, 60.0, **shape)
-        return LimitPolicy(self.rate_limit, self.rate_limit_requests, self.rate_limit_window,
-                           **shape)
+            algorithm, requests, window = "fixed_window", self.requests_per_minute, 60.0
+        else:
+            algorithm, requests, window = (self.rate_limit, self.rate_limit_requests,
+                                           self.rate_limit_window)
+        return LimitPolicy(algorithm, requests, window, retry_after_style=self.retry_after_style,
+                           reset_style=self.reset_style, clock_offset=self.clock_offset,
+                           shared_usage=self.shared_usage, seed=self.seed)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FaultConfig:

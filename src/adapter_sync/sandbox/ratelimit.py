@@ -1,8 +1,9 @@
 """The sandbox's rate limiter: a fixed window or a token bucket, and the headers it answers with.
 
-adapter-api.md leaves the real limiter undocumented and asks the client to survive a fixed window
-or a token bucket, any ``Retry-After`` spelling (absent, ``0``, fractional, an HTTP date), a
-server clock that is not ours and a budget shared with other integrations. A
+The contract (docs/api-contract.md) leaves the real limiter undocumented and asks the client to
+survive a fixed window or a token bucket, any ``Retry-After`` spelling (absent, ``0``,
+fractional, an HTTP date), a server clock that is not ours and a budget shared with other
+integrations. A
 :class:`LimitPolicy` picks one of each; :class:`RateLimiter` applies it to every ``/v1`` request.
 
 Semantics (the same for both algorithms):

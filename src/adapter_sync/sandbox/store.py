@@ -126,8 +126,8 @@ class Store:
 
     def all(self) -> list[dict[str, Any]]:
         """Every connector, inactive ones included, in creation order."""
-        docs: list[dict[str, Any]] = json.loads(self.list_json(include_inactive=True))
-        return docs
+        connectors: list[dict[str, Any]] = json.loads(self.list_json(include_inactive=True))
+        return connectors
 
     def get(self, connector_id: str) -> dict[str, Any] | None:
         with self._lock:

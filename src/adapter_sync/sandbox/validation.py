@@ -1,4 +1,4 @@
-"""Request body validation for the sandbox, as adapter-api.md states it.
+"""Request body validation for the sandbox, as docs/api-contract.md states it.
 
 Each ``check_*`` function takes the decoded JSON body and returns the cleaned fields, or raises
 :class:`Invalid` carrying every problem found (FastAPI-like ``loc``/``msg``/``type`` entries).
