@@ -25,6 +25,7 @@ FULL = [
     ["memory.py"],
     ["apply_throughput.py"],
     ["rate_limit.py"],
+    ["validate_policy.py"],
 ]
 QUICK = [
     ["startup.py", "--size", "2"],
@@ -34,6 +35,7 @@ QUICK = [
     ["memory.py", "--size", "40", "--repeat", "1"],
     ["apply_throughput.py", "--size", "40", "--repeat", "1"],
     ["rate_limit.py", "--size", "20"],
+    ["validate_policy.py", "--size", "50", "--repeat", "1"],
 ]
 
 

@@ -52,7 +52,8 @@ def _one_line(text: str) -> str:
     return clean(text)
 
 
-def _github_annotations(error: ConfigError) -> None:
+def _github_annotations(error: ConfigError, level: str = "error") -> None:
+    """``::error`` (or ``::warning``) workflow commands for the problems, in GitHub Actions."""
     if os.environ.get("GITHUB_ACTIONS") != "true":
         return
     def data(text: str) -> str:  # GitHub's workflow-command escaping
@@ -64,7 +65,18 @@ def _github_annotations(error: ConfigError) -> None:
     for problem in error.problems:
         loc = problem.location
         where = f" file={prop(loc.file)},line={loc.line},col={loc.col}" if loc else ""
-        click.echo(_redact(f"::error{where}::{data(problem.message)}"))
+        click.echo(_redact(f"::{level}{where}::{data(problem.message)}"))
+
+
+def _policy_warnings(desired: Any) -> int:
+    """The declared connectors breaking a ``warning`` policy rule: one line each on stderr
+    (and a ``::warning`` annotation in GitHub Actions); how many."""
+    warnings = desired.policy_warnings
+    if warnings:
+        _github_annotations(ConfigError(warnings), "warning")
+        for problem in warnings:
+            _echo_err(f"Warning: {_one_line(str(problem))}")
+    return len(warnings)
 
 
 class Context:
@@ -325,8 +337,11 @@ def validate(context: Context, paths: Sequence[str]) -> int:
     ./connectors.yaml if it exists, else ./connectors/.
     """
     desired = context.engine().validate(paths)
+    warned = _policy_warnings(desired)
     n, f = len(desired.connectors), len(desired.files)
     line = f"OK: {n} connector{'s' * (n != 1)} in {f} file{'s' * (f != 1)} valid."
+    if warned:
+        line += f" {warned} policy warning{'s' * (warned != 1)}."
     inactive = sorted(c.source_name for c in desired.connectors.values() if not c.active)
     if inactive:
         shown = ", ".join(inactive[:10]) + (f" and {len(inactive) - 10} more"
@@ -363,6 +378,13 @@ def _selection_options(f: Any) -> Any:
                   help="Only source_names matching GLOB (repeatable; default: all).")(f)
 
 
+full_plan_at_option = option(
+    "--full-plan-at", metavar="TEXT",
+    help="Where the whole plan is, for the note of a Markdown plan too long to show whole "
+    "(e.g. \"the workflow artifact `adapter-sync-plan-staging`\"). Default: the saved plan "
+    "(--out), else how to save it.")
+
+
 def _selection(include: Sequence[str], exclude: Sequence[str]) -> Any:
     from adapter_sync.engine import select
 
@@ -382,18 +404,21 @@ def _selection(include: Sequence[str], exclude: Sequence[str]) -> Any:
         help="Also save the plan to FILE, for 'apply --plan FILE' and 'show FILE'.")
 @option("--detailed-exitcode", is_flag=True,
         help="Exit 0 when there are no changes, 2 when there are, 1 on error.")
+@full_plan_at_option
 @click.pass_obj
 def plan(context: Context, paths: Sequence[str], format: str, prune: bool,
          include: Sequence[str], exclude: Sequence[str], base: str | None, out: str | None,
-         detailed_exitcode: bool) -> int:
+         detailed_exitcode: bool, full_plan_at: str | None) -> int:
     """Show what apply would change. Reads the API; never writes to it."""
     engine = context.engine()
     planned = engine.plan(paths, prune=prune, selection=_selection(include, exclude),
                           base=base)
+    if planned.desired is not None:
+        _policy_warnings(planned.desired)
     colour = _use_color()
     # color=: click would strip the codes off a non-terminal even when FORCE_COLOR asked
-    click.echo(engine.render(planned.plan, format, color=colour, plan_file=out),  # type: ignore[arg-type]
-               nl=False, color=colour)
+    click.echo(engine.render(planned.plan, format, color=colour,  # type: ignore[arg-type]
+                             full_plan_at=full_plan_at, plan_file=out), nl=False, color=colour)
     if out:
         engine.save_plan(out, planned.plan)
         click.echo(f"Plan saved to {out}; run 'adapter-sync apply --plan {out}' to apply it.",
@@ -405,13 +430,15 @@ def plan(context: Context, paths: Sequence[str], format: str, prune: bool,
 @_global_options(group=False, network=False)
 @click.argument("plan_file", metavar="PLANFILE", type=click.Path(dir_okay=False, exists=True))
 @format_option
+@full_plan_at_option
 @click.pass_obj
-def show(context: Context, plan_file: str, format: str) -> int:
+def show(context: Context, plan_file: str, format: str, full_plan_at: str | None) -> int:
     """Show a saved plan exactly as 'plan' showed it. Reads no API."""
     engine = context.engine()
     colour = _use_color()
-    click.echo(engine.render(engine.load_plan(plan_file), format, color=colour,  # type: ignore[arg-type]
-                             plan_file=plan_file), nl=False, color=colour)
+    click.echo(engine.render(engine.load_plan(plan_file), format,  # type: ignore[arg-type]
+                             color=colour, full_plan_at=full_plan_at, plan_file=plan_file),
+               nl=False, color=colour)
     return 0
 
 
@@ -493,13 +520,16 @@ class _ApplyDisplay:
                      "run apply again to continue it.\n")
         self.reporter.summary(result, text)
 
-    def report_stopped_hard(self) -> None:
-        """After a second interrupt: what finished, and the rest as not finished."""
+    def report_stopped_hard(self) -> Any:
+        """After a second interrupt: what finished, and the rest as not finished (returned)."""
         from adapter_sync.engine import unfinished
 
-        if self.plan is not None:
-            self.report(unfinished(self.plan, self.outcomes, "not finished (stopped by a second "
-                                   "interrupt; a re-run checks them)"))
+        if self.plan is None:
+            return None
+        result = unfinished(self.plan, self.outcomes, "not finished (stopped by a second "
+                            "interrupt; a re-run checks them)")
+        self.report(result)
+        return result
 
 
 #: Signals that stop an apply gracefully: Ctrl-C, and SIGTERM (timeout, docker stop,
@@ -565,12 +595,15 @@ def _stop_on_signals(display: _ApplyDisplay,
 @option("--heartbeat", type=click.FloatRange(min=0.1), default=10.0, hidden=True,
               envvar="ADAPTER_SYNC_HEARTBEAT",
               help="Seconds of silence before a heartbeat line off a terminal.")
+@option("--summary-out", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
+        help="At the end (done, failed or stopped), write what apply did as Markdown to FILE "
+        "(e.g. for $GITHUB_STEP_SUMMARY): the counts, the failed and skipped actions.")
 @_selection_options
 @click.pass_obj
 def apply(context: Context, paths: Sequence[str], prune: bool, plan_file: str | None,
           auto_approve: bool, force: bool, concurrency: int, format: str,
-          max_duration: float | None, heartbeat: float, include: Sequence[str],
-          exclude: Sequence[str]) -> int:
+          max_duration: float | None, heartbeat: float, summary_out: str | None,
+          include: Sequence[str], exclude: Sequence[str]) -> int:
     """Make the live state match the config: create, update, reactivate, deactivate.
 
     Each result is printed as it finishes; off a terminal a heartbeat line shows progress
@@ -596,7 +629,9 @@ def apply(context: Context, paths: Sequence[str], prune: bool, plan_file: str | 
                 hooks=Hooks(show_plan=display.show_plan, approve=display.approve,
                             progress=display.progress, stop=stop))
         except KeyboardInterrupt:
-            display.report_stopped_hard()
+            result = display.report_stopped_hard()
+            if summary_out and result is not None:
+                _write_summary(engine, summary_out, result)
             raise
         finally:
             display.reporter.close()
@@ -606,7 +641,14 @@ def apply(context: Context, paths: Sequence[str], prune: bool, plan_file: str | 
     if applied.result is None:
         return 0
     display.report(applied.result)
+    if summary_out:
+        _write_summary(engine, summary_out, applied.result)
     return 0 if applied.result.ok else 1
+
+
+def _write_summary(engine: Engine, path: str, result: Any) -> None:
+    """apply --summary-out: the Markdown report, whole or not at all."""
+    engine.write_result_markdown(path, result)
 
 
 @cli.command("import")
@@ -617,11 +659,15 @@ def apply(context: Context, paths: Sequence[str], prune: bool, plan_file: str | 
               help="Write one file per connector into DIR.")
 @option("--include-inactive", is_flag=True, help="Also import inactive connectors (as active: false).")
 @option("--force", is_flag=True, help="Overwrite existing files.")
+@option("--policy-from", "policy_from", multiple=True, metavar="CONFIG",
+        type=click.Path(dir_okay=True, file_okay=True),
+        help="Warn about written connectors breaking the policy of this config (file or "
+        "folder; repeatable). Default: ./connectors.yaml or ./connectors/ when present.")
 @_selection_options
 @click.pass_obj
 def import_(context: Context, output: str | None, split_dir: str | None,
-            include_inactive: bool, force: bool, include: Sequence[str],
-            exclude: Sequence[str]) -> int:
+            include_inactive: bool, force: bool, policy_from: Sequence[str],
+            include: Sequence[str], exclude: Sequence[str]) -> int:
     """Write YAML for connectors that already exist, to adopt them.
 
     A live connector a config could not declare (a source_name that is not a slug, too many
@@ -635,8 +681,9 @@ def import_(context: Context, output: str | None, split_dir: str | None,
         output = None  # stdout, as Unix tools read '-'
     imported = context.engine().import_(output=output, split_dir=split_dir,
                                         include_inactive=include_inactive, force=force,
-                                        selection=_selection(include, exclude))
-    for message in imported.left_out:
+                                        selection=_selection(include, exclude),
+                                        policy_from=policy_from)
+    for message in imported.left_out + imported.policy_warnings:
         _echo_err(f"Warning: {_one_line(message)}")
     n = imported.connectors
     if split_dir:

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
         LiveConnector,
         Outcome,
         Plan,
+        PolicyFinding,
         Result,
         Selection,
     )
@@ -115,12 +116,15 @@ class Applied:
 @dataclass(frozen=True)
 class Imported:
     """What ``import`` produced: the YAML text (one file or stdout), or the files written, how
-    many connectors they declare, and why any live connector was left out."""
+    many connectors they declare, why any live connector was left out, and the policy rules
+    those written break."""
 
     text: str | None = None
     written: tuple[str, ...] = ()
     left_out: tuple[str, ...] = ()
     connectors: int = 0  # how many connectors the YAML declares
+    #: One line per way a connector written breaks a rule of the config's policy.
+    policy_warnings: tuple[str, ...] = ()
 
 
 class Engine:
@@ -165,12 +169,21 @@ class Engine:
         if base is not None:
             from adapter_sync.base import load_base
 
-            base_desired = load_base(base, paths, self.validate)
+            base_desired = load_base(base, paths, self._base_config)
         live, client = self._run(self._fetch_with_limit)
         plan = self._plan(desired, live, prune, selection)
         if base_desired is not None:
             plan = label_origins(plan, self._plan(base_desired, live, prune, selection))
         return Planned(self._finish(plan, desired, live, selection, base, client), live, desired)
+
+    def _base_config(self, paths: Sequence[str]) -> Desired:
+        """The base config of a three-way plan: its connectors; its policy is not read (it
+        changes no action, and the files it names may lie outside the paths read at a git
+        revision)."""
+        from adapter_sync import config
+
+        key = self.settings.api_key
+        return config.load(paths, api_key=key.reveal() if key else None, check_policy=False)
 
     async def _fetch_with_limit(self, client: AdapterClient) -> tuple[Live, AdapterClient]:
         live = await self._fetch(client)
@@ -202,7 +215,8 @@ class Engine:
             api_url=_safe_url(self.settings.api_url), selection=selection or Selection(),
             base=base, config_digest=_digest_desired(desired),
             live_digest=live_digest(live, selection))
-        return replace(plan, provenance=provenance, estimate=estimate)
+        return replace(plan, provenance=provenance, estimate=estimate,
+                       policy=_policy_findings(plan, desired, live, selection))
 
     def apply(self, paths: Sequence[str] = (), *, plan_file: str | None = None,
               prune: bool = False, force: bool = False, hooks: Hooks | None = None,
@@ -264,17 +278,24 @@ class Engine:
 
     def import_(self, *, output: str | None = None, split_dir: str | None = None,
                 include_inactive: bool = False, force: bool = False,
-                selection: Selection | None = None) -> Imported:
+                selection: Selection | None = None,
+                policy_from: Sequence[str] = ()) -> Imported:
         """YAML for the live connectors (those ``selection`` matches): returned as text,
         written to ``output``, or one file per connector into ``split_dir``. Existing files
         are kept unless ``force``. A connector a config could not declare is left out, with
         the reason in ``left_out`` (what is written always validates). A ``selection`` that
-        leaves nothing to import is an error, and nothing is written."""
-        from adapter_sync import importer
+        leaves nothing to import is an error, and nothing is written. Each connector written is
+        checked against the ``policy:`` of the config at ``policy_from`` (by default
+        ``./connectors.yaml`` or ``./connectors/`` when one exists; none: no check), read
+        before any request."""
+        from adapter_sync import config, importer
         from adapter_sync.model import Live
+        from adapter_sync.policy import live_findings
 
         if output and split_dir:
             raise AdapterSyncError("--output and --split cannot be used together")
+        rules = config.load_policy(policy_from) if policy_from or config.default_exists() \
+            else ()
         live = self.live()
         listed = len(live.connectors)
         if selection:
@@ -291,21 +312,28 @@ class Engine:
             *(f"{importer.quote(name)}: not imported: its name or metadata holds the API key "
               "(ADAPTER_API_KEY), which a config must never hold; it stays unmanaged"
               for name in holding)]))
-        count = importer.importable(live, include_inactive=include_inactive)
+        writing = importer.written(live, include_inactive)
+        count = len(writing)
         if selection and not count:
             raise AdapterSyncError(self.redact(_nothing_to_import(
                 selection, matched, listed, include_inactive, left_out)))
+        policy_warnings = tuple(
+            self.redact(f"connectors.{f.source_name}: policy ({f.severity}): {f.rule}: {f.error}")
+            for f in live_findings(rules, writing))
         if split_dir:
             files = importer.split_files(live, include_inactive=include_inactive)
             written = importer.write_split(
                 {name: self.redact(text) for name, text in files.items()}, split_dir,
                 force=force)
-            return Imported(written=tuple(written), left_out=left_out, connectors=count)
+            return Imported(written=tuple(written), left_out=left_out, connectors=count,
+                            policy_warnings=policy_warnings)
         text = self.redact(importer.to_yaml(live, include_inactive=include_inactive))
         if output:
             importer.write_file(output, text, force=force)
-            return Imported(written=(output,), left_out=left_out, connectors=count)
-        return Imported(text=text, left_out=left_out, connectors=count)
+            return Imported(written=(output,), left_out=left_out, connectors=count,
+                            policy_warnings=policy_warnings)
+        return Imported(text=text, left_out=left_out, connectors=count,
+                        policy_warnings=policy_warnings)
 
     def _holds_key(self, connector: LiveConnector) -> bool:
         """Whether any text of ``connector`` holds the API key (in any spelling)."""
@@ -316,16 +344,18 @@ class Engine:
     # -- outputs --------------------------------------------------------------------------
 
     def render(self, plan: Plan, fmt: Format = "text", *, color: bool = False,
-               plan_file: str | None = None) -> str:
-        """The plan as text, Markdown or JSON (the plan document), redacted. ``plan_file``:
-        where the plan is saved, named by a Markdown plan too long to show whole."""
+               full_plan_at: str | None = None, plan_file: str | None = None) -> str:
+        """The plan as text, Markdown or JSON (the plan document), redacted. A Markdown plan too
+        long to show whole names where the whole plan is: ``full_plan_at`` (e.g. a workflow
+        artifact), else ``plan_file`` (where it is saved), else how to save one."""
         from adapter_sync import render
 
         if fmt == "json":  # the plan document: the bytes save_plan writes
             return self.redact(render.render_json(plan, _safe_url(self.settings.api_url)
                                                   if plan.provenance is None else None))
         if fmt == "markdown":
-            return self.redact(render.render_markdown(plan, plan_file=plan_file))
+            return self.redact(render.render_markdown(plan, full_plan_at=full_plan_at,
+                                                      plan_file=plan_file))
         return self.redact(render.render_text(plan, color=color))
 
     def render_result(self, result: Result, *, color: bool = False, ascii: bool = False,
@@ -336,6 +366,15 @@ class Engine:
 
         return self.redact(render_result(result, color=color, ascii=ascii,
                                          include_done=not streamed))
+
+    def write_result_markdown(self, path: str, result: Result) -> None:
+        """What apply did as Markdown for a job summary (``apply --summary-out``), redacted,
+        written to ``path`` whole or not at all."""
+        from adapter_sync.atomicfile import write_atomic
+        from adapter_sync.render import render_result_markdown
+
+        write_atomic(path, self.redact(render_result_markdown(result)), overwrite=True,
+                     what="the apply summary")
 
     def load_plan(self, path: str) -> Plan:
         """A saved plan, as saved (for ``show``): no API call, no stale check."""
@@ -494,6 +533,24 @@ def _digest_desired(desired: Desired) -> str:
         "protect": sorted(desired.protect),
         "safety": [desired.safety.max_deactivate_percent, desired.safety.min_active,
                    desired.safety.small_account_percent]})
+
+
+def _policy_findings(plan: Plan, desired: Desired, live: Live,
+                     selection: Selection | None) -> tuple[PolicyFinding, ...]:
+    """The plan's policy findings: declared connectors breaking a ``warning`` rule (found by
+    the loader), and the live connectors left unmanaged (or kept by protect) that break any
+    rule; within the selection, sorted by source_name."""
+    if not desired.policy:
+        return ()
+    from adapter_sync.model import Selection
+    from adapter_sync.policy import live_findings
+
+    selected = (selection or Selection()).matcher()
+    managed = tuple(f for f in desired.policy_findings if selected(f.source_name))
+    names = sorted({*plan.unmanaged, *plan.protected})
+    unmanaged = live_findings(desired.policy, [live.connectors[n] for n in names])
+    return tuple(sorted(managed + unmanaged, key=lambda f: f.source_name))
+
 
 
 def unfinished(plan: Plan, outcomes: Sequence[Outcome], why: str) -> Result:

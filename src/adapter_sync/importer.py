@@ -161,9 +161,9 @@ def _selected(live: Live, include_inactive: bool) -> list[LiveConnector]:
     return [c for c in _candidates(live, include_inactive) if not cannot_declare(c)]
 
 
-def importable(live: Live, *, include_inactive: bool = False) -> int:
-    """How many of ``live``'s connectors an import writes."""
-    return len(_selected(live, include_inactive))
+def written(live: Live, include_inactive: bool = False) -> list[LiveConnector]:
+    """The live connectors an import writes, sorted by source_name."""
+    return _selected(live, include_inactive)
 
 
 def left_out(live: Live, *, include_inactive: bool = False) -> list[str]:

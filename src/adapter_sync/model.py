@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Literal
 
-from adapter_sync.errors import AdapterSyncError, Location
+from adapter_sync.errors import AdapterSyncError, Location, Problem
 
 #: Event kinds a connector may accept (adapter-api.md). An empty set means "all kinds".
 KINDS: tuple[str, ...] = ("email", "page", "message", "calendar", "issue", "custom")
@@ -75,6 +75,41 @@ class Desired:
     files: tuple[str, ...] = ()
     protect: tuple[str, ...] = ()
     safety: SafetyRules = field(default_factory=lambda: SafetyRules())
+    #: The organisation's policy rules (config ``policy:``), compiled (see :mod:`.policy`).
+    policy: tuple[PolicyRule, ...] = ()
+    #: Declared connectors breaking a ``warning`` rule: located (shown by validate) and as
+    #: findings (carried by the plan). Breaking an ``error`` rule fails the load instead.
+    policy_warnings: tuple[Problem, ...] = ()
+    policy_findings: tuple[PolicyFinding, ...] = ()
+
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class PolicyRule:
+    """One rule of the config's ``policy:``: a JSON Schema every connector it ``match``es (all
+    when empty) must also satisfy. ``label``: its message, or "policy rule N". ``checker``:
+    what :func:`adapter_sync.policy.compile_rule` built once (the compiled schema and the
+    compiled globs), opaque here."""
+
+    schema: Any
+    label: str
+    match: tuple[str, ...] = ()
+    severity: Severity = "error"
+    location: Location | None = None
+    checker: Any = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class PolicyFinding:
+    """A connector that breaks an organisation policy rule (config ``policy:``)."""
+
+    source_name: str
+    rule: str  # the rule's message (or "policy rule N" when it has none)
+    severity: Literal["error", "warning"]
+    error: str  # the schema's own error, one line
+    managed: bool  # declared in the config (False: a live connector not declared)
 
 
 @dataclass(frozen=True)
@@ -340,17 +375,6 @@ class Safety:
 
 
 @dataclass(frozen=True)
-class PolicyFinding:
-    """A connector that breaks an organisation policy rule (config ``policy:``)."""
-
-    source_name: str
-    rule: str  # the rule's message (or "policy rule N" when it has none)
-    severity: Literal["error", "warning"]
-    error: str  # the schema's own error, one line
-    managed: bool  # declared in the config (False: a live connector not declared)
-
-
-@dataclass(frozen=True)
 class Provenance:
     """Where a plan comes from: the API, the selection, the base it was compared with, and
     digests of the config and of the live snapshot (sha256 of a canonical JSON form)."""
@@ -389,7 +413,8 @@ class Plan:
     ``protected``: live active connectors pruning passed over because ``protect`` matches
     them. ``drift_resolved``: with a base, connectors whose drift this config adopts (the base
     config's plan changes them, this one does not). ``safety``: what apply will say.
-    ``policy``: connectors that break an organisation policy rule.
+    ``policy``: connectors breaking a policy rule: live ones not declared (never acted on),
+    and declared ones breaking a ``warning`` rule.
     """
 
     actions: tuple[Action, ...] = ()

@@ -157,38 +157,6 @@ def action_steps(doc: dict) -> list[dict]:
             if s.get("uses", "").endswith("/adapter-sync@v1")]
 
 
-def test_example_plan_workflow_keeps_one_sticky_comment() -> None:
-    doc = workflow("plan.yml")
-    assert "pull_request" in doc["on"]
-    assert doc["permissions"]["pull-requests"] == "write"
-    [step] = action_steps(doc)
-    assert step["with"]["command"] == "plan"
-    # the key comes from a secret: one per environment of the matrix (#12)
-    assert step["with"]["api-key"] == "${{ secrets[matrix.secret] }}"
-    secrets = [entry["secret"] for entry in doc["jobs"]["plan"]["strategy"]["matrix"]["include"]]
-    assert secrets and all(name.startswith("ADAPTER_API_KEY_") for name in secrets)
-    text = (ROOT / "examples" / "github" / "plan.yml").read_text()
-    assert "steps.plan.outputs.comment-marker" in text and "updateComment" in text
-
-
-def test_example_apply_workflow_never_runs_two_applies_at_once() -> None:
-    doc = workflow("apply.yml")
-    assert doc["on"]["push"]["branches"] == ["main"]
-    assert doc["concurrency"]["cancel-in-progress"] is False
-    assert doc["concurrency"]["group"] == "adapter-sync-apply"  # one fixed group, not per ref
-    steps = [s for s in action_steps(doc) if s["with"]["command"] == "apply"]
-    assert len(steps) == 1
-
-
-def test_example_drift_workflow_runs_on_a_schedule_and_reports_drift() -> None:
-    doc = workflow("drift.yml")
-    assert doc["on"]["schedule"][0]["cron"]
-    [step] = action_steps(doc)
-    assert step["with"]["command"] == "plan"  # read only
-    text = (ROOT / "examples" / "github" / "drift.yml").read_text()
-    assert "steps.plan.outputs.has_changes" in text and "core.setFailed" in text
-
-
 def test_the_apply_streams_into_the_job_log_as_it_runs(action_env: dict[str, str],
                                                       tmp_path: Path) -> None:
     # a stand-in adapter-sync whose apply prints one result, works a while, prints another

@@ -19,8 +19,9 @@ FLAT = " ".join(CI.split())  # line breaks do not matter
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
 
 # `pip install adapter-sync`, `pip install -U "adapter-sync==1.0"`: the name, from an index
-FROM_AN_INDEX = re.compile(r"pip3? install(?:\s+-\S+)*\s+['\"]?adapter-sync(?:[\s'\"=<>~!\[]|$)",
-                           re.MULTILINE)
+# (not a direct reference: `pip install 'adapter-sync @ git+https://...@v0.1.0'`)
+FROM_AN_INDEX = re.compile(r"pip3? install(?:\s+-\S+)*\s+['\"]?adapter-sync(?!\s*@)"
+                           r"(?:[\s'\"=<>~!\[]|$)", re.MULTILINE)
 TEXTS = sorted([*(ROOT / "docs").glob("*.md"), ROOT / "README.md",
                 *(ROOT / "examples").rglob("*.md"), *(ROOT / "examples").rglob("*.yml")])
 
@@ -30,6 +31,8 @@ def test_the_index_pattern_finds_what_it_should() -> None:
     assert FROM_AN_INDEX.search("pip install -U 'adapter-sync==0.1.0'")
     assert not FROM_AN_INDEX.search("pip install 'git+https://github.com/OWNER/adapter-sync@TAG'")
     assert not FROM_AN_INDEX.search("pip install .")
+    assert not FROM_AN_INDEX.search(
+        "pip install 'adapter-sync @ git+https://github.com/OWNER/adapter-sync@v0.1.0'")
 
 
 @pytest.mark.parametrize("path", TEXTS, ids=lambda p: str(p.relative_to(ROOT)))
@@ -69,20 +72,25 @@ def test_every_environment_variable_named_in_ci_md_exists() -> None:
     named = set(re.findall(r"\bADAPTER_(?:SYNC|API)_[A-Z_]*[A-Z]\b", CI))
     assert {"ADAPTER_SYNC_PLAN_BASE", "ADAPTER_SYNC_APPLY_FORCE",
             "ADAPTER_SYNC_APPLY_MAX_DURATION"} <= named
-    # the key is read, not an option; the deprecated names are still read, with a warning
-    # (tests/unit/test_cli_envvars.py), but --help shows only the current ones
+    # the key is read, not an option; ADAPTER_API_KEY_STAGING and the like name the examples'
+    # secrets and variables, not adapter-sync's; the deprecated names are still read, with a
+    # warning (tests/unit/test_cli_envvars.py), but --help shows only the current ones
+    examples = {v for v in named if re.fullmatch(r"ADAPTER_API_(KEY|URL)_(STAGING|PROD)", v)}
     deprecated = {"ADAPTER_SYNC_APPLY_PLAN_FILE", "ADAPTER_SYNC_IMPORT_SPLIT_DIR"}
-    for variable in sorted(named - {"ADAPTER_API_KEY"} - deprecated):
+    for variable in sorted(named - {"ADAPTER_API_KEY"} - examples - deprecated):
         assert variable in helps, variable
 
 
 def test_ci_md_describes_the_review_flow() -> None:
-    for phrase in ("base: origin/${{ github.base_ref }}", "fetch-depth: 0", "**Drift**",
+    for phrase in ("base: origin/${{ github.base_ref }}", "no `fetch-depth: 0`", "**Drift**",
                    "`change` or `drift`", "<!-- adapter-sync-plan:staging -->",
-                   "<!-- adapter-sync-plan:prod -->", "if: always()", "needs_force",
-                   "apply --plan", "stale", "`production`", "required reviewers",
-                   "`timeout-minutes`", "--max-duration", "`--force` to its `args`",
-                   "under 65,000 characters"):
+                   "<!-- adapter-sync-plan:prod -->", "comment: true", "needs_force",
+                   "`blocked`", "apply --plan", "stale", "required reviewers",
+                   "`if: has_changes == 'true' && blocked == 'false'`", "`timeout-minutes`",
+                   "--max-duration", "`--force` to its `args`", "under 65,000 characters",
+                   "the artifact `adapter-sync-plan-ENVIRONMENT`", "Never the job summary",
+                   "`pull-requests: write`", "`issues: write`", "`drift-issue: true`",
+                   "git fetch --no-tags --depth=1 origin"):
         assert phrase in FLAT, phrase
 
 

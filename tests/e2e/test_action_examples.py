@@ -1,6 +1,8 @@
-"""The example workflows (examples/github/*.yml) follow the review flow of #12: a plan per
-environment against the base branch with its own sticky comment (replaced even when the plan
-fails), the reviewed saved plan applied after approval, a time limit on every job."""
+"""The example workflows (examples/github/*.yml) fit one layout and follow the review flow
+(#12, #17): a plan per environment against the base branch with its own comment (posted by the
+Action), the reviewed saved plan applied per environment only when it has changes and is not
+blocked, forced only by hand, drift reported in one issue per environment, a time limit on every
+job. tests/e2e/test_action_examples_flow.py runs them; this pins their shape."""
 
 from __future__ import annotations
 
@@ -13,10 +15,7 @@ from test_action import ROOT, action_steps, workflow
 
 EXAMPLES = sorted((ROOT / "examples" / "github").glob("*.yml"))
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
-
-
-def script_of(step: dict) -> str:
-    return step["with"]["script"]
+ENVIRONMENTS = sorted(p.name for p in (ROOT / "examples" / "environments").iterdir() if p.is_dir())
 
 
 def test_there_are_three_examples() -> None:
@@ -41,11 +40,26 @@ def test_the_action_is_used_with_its_declared_inputs_and_outputs(path: Path) -> 
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
-def test_no_comment_or_issue_body_is_cut_blindly(path: Path) -> None:
-    # adapter-sync keeps the Markdown plan under 65,000 characters, deactivations first
-    text = path.read_text()
-    assert not re.search(r"\b(plan|body)\.(slice|substring|substr)\(", text)
-    assert not re.search(r"readFileSync\([^)]*\)\s*\.(slice|substring|substr)\(", text)
+def test_every_example_reads_the_one_layout(path: Path) -> None:
+    # connectors/ENVIRONMENT/ and nothing else: two environments' files read together would
+    # declare every source_name twice (#17)
+    for step in action_steps(workflow(path.name)):
+        if "paths" in step["with"]:
+            paths = step["with"]["paths"]
+            assert paths in ("connectors/${{ matrix.environment }}/",
+                             *(f"connectors/{env}/" for env in ENVIRONMENTS)), paths
+        assert step["with"].get("environment"), step  # one marker, one issue per environment
+        assert step["with"]["api-key"].startswith("${{ secrets"), step
+        assert step["with"]["api-url"].startswith("${{ vars"), step
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_jobs_reading_prod_get_its_variable(path: Path) -> None:
+    for name, job in workflow(path.name)["jobs"].items():
+        reads = [s["with"].get("paths", "") for s in job["steps"] if s in action_steps(
+            {"jobs": {name: job}})]
+        if any("prod" in p or "matrix" in p for p in reads):
+            assert job["env"]["PAGERDUTY_SERVICE_ID"] == "${{ vars.PAGERDUTY_SERVICE_ID }}", name
 
 
 # --- plan.yml -----------------------------------------------------------------------------------
@@ -54,46 +68,29 @@ def plan_job() -> dict:
     return workflow("plan.yml")["jobs"]["plan"]
 
 
-def test_the_pull_request_plan_runs_once_per_environment() -> None:
+def test_the_pull_request_plan_runs_once_per_environment_and_comments() -> None:
+    doc = workflow("plan.yml")
+    assert "pull_request" in doc["on"]
+    assert doc["permissions"]["pull-requests"] == "write"
     job = plan_job()
     environments = [entry["environment"] for entry in job["strategy"]["matrix"]["include"]]
-    assert environments == ["staging", "prod"]
+    assert sorted(environments) == ENVIRONMENTS
     assert job["strategy"]["fail-fast"] is False
-    [step] = action_steps(workflow("plan.yml"))
+    [step] = action_steps(doc)
     assert step["with"]["environment"] == "${{ matrix.environment }}"
-    assert "${{ matrix.environment }}" in step["with"]["paths"]
+    assert step["with"]["comment"] is True
+    assert step["with"]["api-key"] == "${{ secrets[matrix.key] }}"
+    assert step["with"]["base"] == "origin/${{ github.base_ref }}"  # the Action fetches it
 
 
-def test_the_pull_request_plan_compares_with_the_base_branch() -> None:
-    job = plan_job()
-    checkout = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout@"))
-    assert checkout["with"]["fetch-depth"] == 0  # the base branch is fetched too
+def test_the_whole_plan_is_uploaded_and_the_comment_names_it() -> None:
+    steps = plan_job()["steps"]
     [step] = action_steps(workflow("plan.yml"))
-    assert step["with"]["base"] == "origin/${{ github.base_ref }}"
-
-
-def comment_step() -> dict:
-    return next(s for s in plan_job()["steps"] if "updateComment" in s.get("with", {}).get(
-        "script", ""))
-
-
-def test_the_comment_step_runs_always_with_its_environments_marker() -> None:
-    step = comment_step()
-    assert step["if"] == "always()"  # a failed plan replaces the old comment too
-    assert step["env"]["MARKER"] == "${{ steps.plan.outputs.comment-marker }}"
-    assert step["env"]["OUTCOME"] == "${{ steps.plan.outcome }}"
-    script = script_of(step)
-    # the fallback marker (plan step never ran) is the action's marker for this environment
-    assert "`<!-- adapter-sync-plan:${environment} -->`" in script
-    assert "c.body.startsWith(marker)" in script  # staging's comment never takes prod's
-    assert "process.env.OUTCOME === 'success'" in script and "The plan failed" in script
-    assert "JOB_STATUS === 'cancelled'" in script  # a superseded run leaves the newer comment
-
-
-def test_the_comment_says_when_apply_will_need_force() -> None:
-    step = comment_step()
-    assert step["env"]["NEEDS_FORCE"] == "${{ steps.plan.outputs.needs_force }}"
-    assert "--force" in script_of(step)
+    upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact@"))
+    assert upload["with"]["name"] == "adapter-sync-plan-${{ matrix.environment }}"
+    assert upload["with"]["path"].splitlines() == ["${{ steps.plan.outputs.plan-file }}",
+                                              "${{ steps.plan.outputs.text-file }}"]
+    assert "`adapter-sync-plan-${{ matrix.environment }}`" in step["with"]["full-plan-at"]
 
 
 # --- apply.yml ----------------------------------------------------------------------------------
@@ -102,47 +99,54 @@ def apply_doc() -> dict:
     return workflow("apply.yml")
 
 
-def test_the_plan_job_saves_and_uploads_the_plan() -> None:
-    job = apply_doc()["jobs"]["plan"]
-    [step] = [s for s in job["steps"] if s.get("id") == "plan"]
-    assert step["with"]["command"] == "plan"
-    assert step["with"]["plan-file"] == "adapter-sync-plan.json"
-    upload = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact@"))
-    assert upload["with"]["path"] == "${{ steps.plan.outputs.plan-file }}"
-    assert upload["with"]["name"] == "adapter-sync-plan"
-    assert job["outputs"]["has_changes"] == "${{ steps.plan.outputs.has_changes }}"
-    assert job["outputs"]["needs_force"] == "${{ steps.plan.outputs.needs_force }}"
-
-
-def test_the_apply_job_applies_exactly_the_reviewed_plan() -> None:
+def test_apply_never_runs_two_applies_at_once() -> None:
     doc = apply_doc()
-    job = doc["jobs"]["apply"]
-    assert job["needs"] == "plan"
-    assert job["environment"] == "production"  # required reviewers: the review
-    assert job["if"] == "needs.plan.outputs.has_changes == 'true'"
-    download = next(s for s in job["steps"]
-                    if s.get("uses", "").startswith("actions/download-artifact@"))
-    assert download["with"]["name"] == "adapter-sync-plan"
-    [step] = [s for s in job["steps"] if s.get("uses", "").endswith("/adapter-sync@v1")]
+    assert doc["on"]["push"]["branches"] == ["main"]
+    assert doc["concurrency"] == {"group": "adapter-sync-apply", "cancel-in-progress": False}
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_each_environment_applies_exactly_its_reviewed_plan(environment: str) -> None:
+    jobs = apply_doc()["jobs"]
+    plan, apply = jobs[f"plan-{environment}"], jobs[f"apply-{environment}"]
+    for output in ("has_changes", "needs_force", "blocked"):
+        assert plan["outputs"][output] == f"${{{{ steps.plan.outputs.{output} }}}}"
+    upload = next(s for s in plan["steps"] if s.get("uses", "").startswith("actions/upload-"))
+    assert upload["with"]["name"] == f"adapter-sync-plan-{environment}"
+    assert apply["needs"] == f"plan-{environment}"
+    assert apply["environment"] == environment  # its write key, its reviewers
+    # gated on has_changes AND not blocked (#17)
+    assert apply["if"] == (f"needs.plan-{environment}.outputs.has_changes == 'true' && "
+                           f"needs.plan-{environment}.outputs.blocked == 'false'")
+    download = next(s for s in apply["steps"] if s.get("uses", "").startswith("actions/download-"))
+    assert download["with"]["name"] == f"adapter-sync-plan-{environment}"
+    [step] = [s for s in apply["steps"] if s.get("uses", "").endswith("/adapter-sync@v1")]
     assert step["with"]["command"] == "apply"
-    [saved] = [s for s in doc["jobs"]["plan"]["steps"] if s.get("id") == "plan"]
-    assert step["with"]["plan-file"] == saved["with"]["plan-file"]  # the downloaded file
-    assert not any(s.get("uses", "").startswith("actions/checkout@") for s in job["steps"])
+    assert step["with"]["plan-file"] == f"{download['with']['path']}/plan.json"
+    assert step["with"]["api-key"] == "${{ secrets.ADAPTER_API_KEY }}"  # the environment's
+    [planned] = [s for s in plan["steps"] if s.get("id") == "plan"]
+    assert step["with"]["api-url"] == planned["with"]["api-url"]  # else the plan is refused
+    assert not any(s.get("uses", "").startswith("actions/checkout@") for s in apply["steps"])
 
 
 def test_the_apply_can_be_forced_only_by_a_deliberate_manual_run() -> None:
     doc = apply_doc()
     force = doc["on"]["workflow_dispatch"]["inputs"]["force"]
     assert force["type"] == "boolean" and force["default"] is False
-    [step] = [s for s in action_steps(doc) if s["with"]["command"] == "apply"]
-    assert "${{ inputs.force && '--force' || '' }}" in step["with"]["args"]
-    assert "--max-duration" in step["with"]["args"]  # stops cleanly inside timeout-minutes
-    seconds = int(re.search(r"--max-duration (\d+)", step["with"]["args"])[1])
-    assert seconds < 60 * doc["jobs"]["apply"]["timeout-minutes"]
+    for step in (s for s in action_steps(doc) if s["with"]["command"] == "apply"):
+        assert "${{ inputs.force && '--force' || '' }}" in step["with"]["args"]
+        seconds = int(re.search(r"--max-duration (\d+)", step["with"]["args"])[1])
+        assert seconds < 60 * 30
 
 
 # --- drift.yml ----------------------------------------------------------------------------------
 
-def test_the_drift_issue_body_has_a_guard_not_a_cut() -> None:
-    text = (ROOT / "examples" / "github" / "drift.yml").read_text()
-    assert "65536" in text and "run summary" in text
+def test_drift_runs_on_a_schedule_with_one_issue_per_environment() -> None:
+    doc = workflow("drift.yml")
+    assert doc["on"]["schedule"][0]["cron"]
+    assert doc["permissions"]["issues"] == "write"
+    [step] = action_steps(doc)
+    assert step["with"]["command"] == "plan"  # read only
+    assert step["with"]["drift-issue"] is True
+    fail = next(s for s in doc["jobs"]["drift"]["steps"] if "run" in s)
+    assert fail["if"] == "steps.plan.outputs.has_changes == 'true'" and "exit 1" in fail["run"]

@@ -335,14 +335,34 @@ def test_the_comment_marker_is_set_even_when_the_plan_fails(action_env: dict[str
     assert run.outputs == {"comment-marker": "<!-- adapter-sync-plan:prod -->"}
 
 
-@pytest.mark.parametrize("environment", ["a b", "x-->", "<!--", "-lead", "a" * 65])
+@pytest.mark.parametrize(("environment", "marker"), [
+    ("a b", "<!-- adapter-sync-plan:a_b -->"), ("x-->", "<!-- adapter-sync-plan:x--_ -->"),
+    ("<!--", "<!-- adapter-sync-plan -->"), ("-lead", "<!-- adapter-sync-plan:lead -->"),
+    ("a" * 65, f"<!-- adapter-sync-plan:{'a' * 64} -->"), ("é", "<!-- adapter-sync-plan -->"),
+])
 def test_an_environment_that_would_break_the_marker_is_refused(action_env: dict[str, str],
                                                                tmp_path: Path,
-                                                               environment: str) -> None:
+                                                               environment: str,
+                                                               marker: str) -> None:
     run = action(action_env, tmp_path, environment=environment)
     assert run.code == 1
     assert "::error::input 'environment' must be" in run.log
-    assert run.outputs == {}
+    # documented "set even when the step fails": with the name sanitized, never breaking the
+    # HTML comment (#16)
+    assert run.outputs == {"comment-marker": marker}
+
+
+def test_a_failed_validate_closes_its_log_group(action_env: dict[str, str],
+                                                tmp_path: Path) -> None:
+    bad = config(tmp_path / "bad", "version: 1\nconnectors:\n  Not A Slug:\n    name: x\n")
+    run = action(action_env, tmp_path, paths=str(bad))
+    assert run.code == 1
+    lines = run.log.splitlines()
+    opened = lines.index("::group::adapter-sync validate")
+    closed = lines.index("::endgroup::", opened)
+    error = next(i for i, line in enumerate(lines) if line.startswith("::error::"))
+    assert opened < closed < error  # the error annotation is outside the group, seen at once
+    assert "::error::adapter-sync validate: the configuration is invalid" in run.log
 
 
 # --- outputs --------------------------------------------------------------------------------------

@@ -82,12 +82,19 @@ def test_growth_runs():
     assert "### linearity" in out
 
 
+def test_validate_policy_runs():
+    out = _bench("validate_policy.py", "--size", "20", "--repeat", "1")
+    assert "### validate, 20 connectors, median of 1" in out
+    assert "validate, no policy" in out and "validate, 3 rules" in out
+    assert "wall ratio 3 rules / no policy" in out and "ratio: " in out
+
+
 def test_run_all_lists_every_benchmark():
     result = subprocess.run([sys.executable, str(BENCH / "run_all.py"), "--dry-run"],
                             capture_output=True, text=True, env=_env(), cwd=REPO, timeout=60)
     assert result.returncode == 0, result.stderr
     for script in ("plan_scale.py", "apply_throughput.py", "startup.py", "growth.py",
-                   "memory.py", "rate_limit.py"):
+                   "memory.py", "rate_limit.py", "validate_policy.py"):
         assert script in result.stdout
     assert "plan_scale.py --drift 1" in result.stdout
 

@@ -20,7 +20,8 @@ ALLOWED: dict[str, set[str]] = {
     "progress": {"render", *LEAVES},  # the command layer's live display
     "engine": {"config", "client", "planner", "applier", "render", "planfile", "importer",
                "document",
-               "retry", "sandbox", "secrets", "base", "schemafiles", *LEAVES},
+               "retry", "sandbox", "secrets", "base", "schemafiles", "atomicfile", "policy",
+               *LEAVES},
     "base": {*LEAVES},
     "applier": {"diff", *LEAVES},
     "planner": {"diff", *LEAVES},
@@ -33,7 +34,8 @@ ALLOWED: dict[str, set[str]] = {
     "pacing": {"ratelimit", "retry", *LEAVES},
     "classify": {"retry", "secrets", *LEAVES},
     "ratelimit": {"retry", *LEAVES},
-    "config": {"schemafiles", "secrets", *LEAVES},
+    "config": {"schemafiles", "secrets", "policy", *LEAVES},
+    "policy": {*LEAVES},
     "secrets": {"render"},  # to know the Markdown spelling of the key
     "model": {"errors"},
     "escape": set(),

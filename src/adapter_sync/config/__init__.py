@@ -8,6 +8,11 @@ The language (version 1)::
     defaults:                  # optional; for the connectors of THIS file only
       accepted_kinds: [email]
       metadata: {env: staging}
+    policy:                    # optional; organisation rules (JSON Schema), see docs/policies.md
+      - schema: {required: [metadata], properties: {metadata: {required: [owner]}}}
+        message: every connector names its owning team   # optional
+        match: ["billing-*"]   # optional source_name globs; severity: error|warning
+      - include: ../policies/org.yaml   # a shared YAML file whose only key is policy
     connectors:                # optional (a file may hold only settings)
       acme-crm:                # the key is the source_name (immutable slug)
         name: Acme CRM         # required, 1-255 characters
@@ -27,23 +32,25 @@ Rules beyond the JSON Schema (``schemas/connectors.schema.json``):
   ``$${`` is a literal ``${``. An unset variable without default is an error.
   ``${ADAPTER_API_KEY}`` may not be used, and a value, metadata key or source_name holding the
   API key (given by the caller) is refused without ever being shown.
-* A source_name declared twice (in one file or across files), conflicting ``prune``/``ignore``
-  settings, and a declared connector that an ``ignore`` glob matches are errors.
+* A source_name declared twice (in one file or across files), conflicting ``prune``/``ignore``/
+  ``policy`` settings, and a declared connector that an ``ignore`` glob matches are errors.
+* Each declared connector is checked against the ``policy`` rules (:mod:`.policyload`): breaking
+  an ``error`` rule is a problem; a ``warning`` rule, a warning (``Desired.policy_warnings``).
 
 Every problem is collected and raised together as one :class:`~adapter_sync.errors.ConfigError`.
 
 One module per job: :mod:`.discovery` (which files), :mod:`.yamlload` (the strict YAML reader,
 every value locatable), :mod:`.interpolate` (``${VAR}``, the API key kept out), :mod:`.schema`
-(the JSON Schema: fast check, located explanations), :mod:`.build` (defaults, settings across
-files, :func:`load`).
+(the JSON Schema: fast check, located explanations), :mod:`.policyload` (the ``policy:``
+rules), :mod:`.build` (defaults, settings across files, :func:`load`).
 """
 
 from __future__ import annotations
 
-from adapter_sync.config.build import load
-from adapter_sync.config.discovery import DEFAULT_DIR, DEFAULT_FILE, discover
+from adapter_sync.config.build import load, load_policy
+from adapter_sync.config.discovery import DEFAULT_DIR, DEFAULT_FILE, default_exists, discover
 from adapter_sync.config.interpolate import interpolate
 from adapter_sync.config.schema import SCHEMA_FILE, schema, schema_path
 
-__all__ = ["DEFAULT_DIR", "DEFAULT_FILE", "SCHEMA_FILE", "discover", "interpolate", "load",
-           "schema", "schema_path"]
+__all__ = ["DEFAULT_DIR", "DEFAULT_FILE", "SCHEMA_FILE", "default_exists", "discover",
+           "interpolate", "load", "load_policy", "schema", "schema_path"]

@@ -1,10 +1,12 @@
 """Config files → :class:`~adapter_sync.model.Desired`: each file read, interpolated and checked
 against the schema, then its settings and connectors merged with the other files'.
 
-Here: ``defaults`` merged into each connector of the same file (the merged metadata must still
-have at most 20 keys), ``prune``/``ignore``/``protect``/``safety`` set in one file or
-identically in several, a source_name declared once across all files, and no declared
-connector matched by ``ignore``.
+Here: a file's ``requires:`` checked first (:mod:`.requires`), ``defaults`` merged into each
+connector of the same file (the merged metadata must still have at most 20 keys),
+``prune``/``ignore``/``protect``/``safety``/``policy`` set in one file or identically in
+several, a source_name declared once across all files, no declared connector matched by
+``ignore``, and every declared connector checked against the ``policy`` rules
+(:mod:`.policyload`).
 """
 
 from __future__ import annotations
@@ -16,13 +18,21 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
-from adapter_sync.config import yamlload
+from adapter_sync.config import policyload, yamlload
 from adapter_sync.config.discovery import find
 from adapter_sync.config.interpolate import interpolate_document
-from adapter_sync.config.schema import schema_problems
+from adapter_sync.config.requires import requires_problem
+from adapter_sync.config.schema import schema_problems, valid_document
 from adapter_sync.config.yamlload import Document, describe
-from adapter_sync.errors import ConfigError, Location, Problem
-from adapter_sync.model import METADATA_MAX_KEYS, Desired, DesiredConnector, SafetyRules
+from adapter_sync.errors import AdapterSyncError, ConfigError, Location, Problem
+from adapter_sync.model import (
+    METADATA_MAX_KEYS,
+    Desired,
+    DesiredConnector,
+    PolicyFinding,
+    PolicyRule,
+    SafetyRules,
+)
 
 
 @dataclass
@@ -42,15 +52,20 @@ class _State:
     protect: _Setting | None = None
     safety: _Setting | None = None
     kind_sets: dict[frozenset[str], frozenset[str]] = field(default_factory=dict)
+    policy: _Setting | None = None
+    #: Each file built, with its defaults: checked against the policy once it is known.
+    built: list[tuple[Document, dict[str, Any]]] = field(default_factory=list)
 
 
 def load(paths: Sequence[str] = (), *, env: Mapping[str, str] | None = None,
-         api_key: str | None = None) -> Desired:
+         api_key: str | None = None, check_policy: bool = True) -> Desired:
     """Read and validate every config file; raise :class:`ConfigError` with all problems.
 
     ``env`` (default ``os.environ``) gives the values of ``${VAR}`` references. ``api_key`` is
     the API key that no value, metadata key or source_name may hold (None: no such check); it
-    is never read from the environment here, and no message shows it.
+    is never read from the environment here, and no message shows it. ``check_policy=False``
+    reads no ``policy:`` rule (the files they name are not opened): for the base config of a
+    three-way plan, whose connectors alone matter.
     """
     files, problems = find(paths)
     if problems:
@@ -59,11 +74,23 @@ def load(paths: Sequence[str] = (), *, env: Mapping[str, str] | None = None,
     if env is None:
         env = os.environ
     key = (api_key or "").strip() or None
+    unsupported: list[Problem] = []  # files written for another adapter-sync (requires:)
     for path in files:
         doc, file_problems = yamlload.read(path, str(path))
         if doc is not None:
-            file_problems.extend(_check_file(doc, env, key, state, read_ok=not file_problems))
+            refused = requires_problem(doc)
+            if refused is not None:
+                unsupported.append(refused)
+                continue
+            file_problems.extend(_check_file(doc, env, key, state, read_ok=not file_problems,
+                                             check_policy=check_policy))
         problems.extend(sorted(file_problems, key=_position))
+    # The only problems worth showing then (the rest may be a newer config language): one
+    # line, or one per file when several refuse.
+    if len(unsupported) == 1:
+        raise AdapterSyncError(unsupported[0].message, unsupported[0].location)
+    if unsupported:
+        raise ConfigError(unsupported)
     ignore: tuple[str, ...] = tuple(state.ignore.value) if state.ignore else ()
     if ignore:
         for connector in state.connectors.values():
@@ -73,6 +100,13 @@ def load(paths: Sequence[str] = (), *, env: Mapping[str, str] | None = None,
                     f"connectors.{connector.source_name}: matches ignore pattern '{pattern}' "
                     "and would never be applied; remove it or narrow the pattern",
                     connector.location))
+    rules: tuple[PolicyRule, ...] = ()
+    warnings: list[Problem] = []
+    findings: list[PolicyFinding] = []
+    if state.policy is not None:  # its own problems are reported with any other
+        rules = policyload.compile_rules(state.policy.value, problems)
+        if not problems:
+            policyload.check_connectors(rules, state.built, problems, warnings, findings)
     if problems:
         raise ConfigError(_without_key(problems, key))
     safety = SafetyRules()
@@ -86,7 +120,34 @@ def load(paths: Sequence[str] = (), *, env: Mapping[str, str] | None = None,
         files=tuple(str(f) for f in files),
         protect=tuple(state.protect.value) if state.protect else (),
         safety=safety,
+        policy=rules,
+        policy_warnings=tuple(_without_key(warnings, key)),
+        policy_findings=tuple(findings),
     )
+
+
+def load_policy(paths: Sequence[str] = ()) -> tuple[PolicyRule, ...]:
+    """Only the ``policy:`` rules of the config at ``paths``, compiled (``import`` checks the
+    connectors it writes against them); its connectors are not checked. ConfigError when the
+    files cannot be read or the rules are wrong."""
+    files, problems = find(paths)
+    state = _State()
+    for path in files:
+        doc, file_problems = yamlload.read(path, str(path))
+        if doc is not None and not file_problems and isinstance(doc.data, dict):
+            value = doc.data.get("policy")
+            if isinstance(value, list):
+                _policy_setting(doc, value, state, file_problems)
+            elif value is not None:
+                file_problems.append(Problem("policy: expected a list of rules",
+                                             doc.key_location(("policy",))))
+        problems.extend(file_problems)
+    rules: tuple[PolicyRule, ...] = ()
+    if state.policy is not None and not problems:
+        rules = policyload.compile_rules(state.policy.value, problems)
+    if problems:
+        raise ConfigError(problems)
+    return rules
 
 
 def _without_key(problems: list[Problem], key: str | None) -> list[Problem]:
@@ -106,12 +167,12 @@ def _position(problem: Problem) -> tuple[int, int]:
 
 
 def _check_file(doc: Document, env: Mapping[str, str], key: str | None, state: _State,
-                read_ok: bool = True) -> list[Problem]:
+                read_ok: bool = True, check_policy: bool = True) -> list[Problem]:
     data = doc.data
     if not isinstance(data, dict):
         return [Problem(
-            f"the top level must be a mapping (keys: version, prune, ignore, protect, safety, "
-            f"defaults, connectors), not {describe(data)}", doc.locate(()))]
+            f"the top level must be a mapping (keys: version, requires, prune, ignore, protect, "
+            f"safety, policy, defaults, connectors), not {describe(data)}", doc.locate(()))]
     problems: list[Problem] = []
     interpolate_document(doc, env, key, problems)
     problems.extend(schema_problems(doc))
@@ -138,9 +199,26 @@ def _check_file(doc: Document, env: Mapping[str, str], key: str | None, state: _
             problems.append(Problem(
                 f"{name}: {_show(value)} conflicts with {name}: {_show(current.value)} at "
                 f"{current.location}; set it in one file, or identically in every file", here))
+    policy = data.get("policy")
+    if isinstance(policy, list) and check_policy and valid_document({"policy": policy}):
+        _policy_setting(doc, policy, state, problems)  # (a wrong shape is reported above)
     if read_ok and not problems:
         _build(doc, connectors, state, problems)
     return problems
+
+
+def _policy_setting(doc: Document, value: list[Any], state: _State,
+                    problems: list[Problem]) -> None:
+    """``policy:`` of one file: its rules (includes read, paths resolved), set in one file or
+    identically (the same rules in the same order) in several."""
+    found = policyload.entries(doc, value, problems)
+    here = doc.key_location(("policy",))
+    if state.policy is None:
+        state.policy = _Setting(found, here)
+    elif state.policy.value != found:
+        problems.append(Problem(
+            f"policy: differs from the policy at {state.policy.location}; set it in one file, "
+            "or identically in every file (a shared file: - include: PATH)", here))
 
 
 def _valid_setting(name: str, value: Any) -> bool:
@@ -171,6 +249,8 @@ def _build(doc: Document, connectors: dict[str, Any], state: _State,
     default_kinds = defaults.get("accepted_kinds") or ()
     default_meta = defaults.get("metadata") or {}
     kind_sets = state.kind_sets
+    if connectors:
+        state.built.append((doc, defaults))
     for slug, body in connectors.items():
         kinds = body.get("accepted_kinds")
         if kinds is None:

@@ -29,6 +29,11 @@ def discover(paths: Sequence[str]) -> list[Path]:
     return files
 
 
+def default_exists() -> bool:
+    """Whether ``./connectors.yaml`` (a file) or ``./connectors/`` (a folder) exists."""
+    return Path(DEFAULT_FILE).is_file() or Path(DEFAULT_DIR).is_dir()
+
+
 def find(paths: Sequence[str]) -> tuple[list[Path], list[Problem]]:
     """Like :func:`discover`, returning the problems instead of raising them. With no paths:
     ``./connectors.yaml`` if it is a file, else ``./connectors/``."""

@@ -39,6 +39,15 @@ def validate(data, custom_formats={}, name_prefix=None):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".version must be integer or null")
             if not (isinstance(data__version, (int, float)) and not isinstance(data__version, bool) and data__version == 1 or data__version is None):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".version must be one of [1, None]")
+        if "requires" in data_keys:
+            data_keys.remove("requires")
+            data__requires = data["requires"]
+            if not isinstance(data__requires, (str, NoneType)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".requires must be string or null")
+            if isinstance(data__requires, str):
+                data__requires_len = len(data__requires)
+                if data__requires_len < 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".requires must be longer than or equal to 1 characters")
         if "prune" in data_keys:
             data_keys.remove("prune")
             data__prune = data["prune"]
@@ -115,6 +124,16 @@ def validate(data, custom_formats={}, name_prefix=None):
                 else: data__safety["small_account_percent"] = 50
                 if data__safety_keys:
                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".safety must not contain "+str(data__safety_keys)+" properties")
+        if "policy" in data_keys:
+            data_keys.remove("policy")
+            data__policy = data["policy"]
+            if not isinstance(data__policy, (list, tuple, NoneType)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".policy must be array or null")
+            data__policy_is_list = isinstance(data__policy, (list, tuple))
+            if data__policy_is_list:
+                data__policy_len = len(data__policy)
+                for data__policy_x, data__policy_item in enumerate(data__policy):
+                    validate___definitions_policy_entry(data__policy_item, custom_formats, (name_prefix or "data") + ".policy[{data__policy_x}]".format(**locals()))
         if "defaults" in data_keys:
             data_keys.remove("defaults")
             data__defaults = data["defaults"]
@@ -236,4 +255,66 @@ def validate___definitions_accepted_kinds(data, custom_formats={}, name_prefix=N
 def validate___definitions_kind(data, custom_formats={}, name_prefix=None):
     if not (isinstance(data, str) and data == 'email' or isinstance(data, str) and data == 'page' or isinstance(data, str) and data == 'message' or isinstance(data, str) and data == 'calendar' or isinstance(data, str) and data == 'issue' or isinstance(data, str) and data == 'custom'):
         raise JsonSchemaValueException("" + (name_prefix or "data") + " must be one of ['email', 'page', 'message', 'calendar', 'issue', 'custom']")
+    return data
+
+def validate___definitions_policy_entry(data, custom_formats={}, name_prefix=None):
+    if not isinstance(data, (dict)):
+        raise JsonSchemaValueException("" + (name_prefix or "data") + " must be object")
+    data_is_dict = isinstance(data, dict)
+    if data_is_dict:
+        data_keys = set(data.keys())
+        if "schema" in data_keys:
+            data_keys.remove("schema")
+            data__schema = data["schema"]
+            if not isinstance(data__schema, (dict, bool, str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".schema must be object or boolean or string")
+            if isinstance(data__schema, str):
+                data__schema_len = len(data__schema)
+                if data__schema_len < 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".schema must be longer than or equal to 1 characters")
+            data__schema_is_dict = isinstance(data__schema, dict)
+            if data__schema_is_dict:
+                data__schema_keys = set(data__schema.keys())
+        if "match" in data_keys:
+            data_keys.remove("match")
+            data__match = data["match"]
+            if not isinstance(data__match, (list, tuple, NoneType)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".match must be array or null")
+            data__match_is_list = isinstance(data__match, (list, tuple))
+            if data__match_is_list:
+                data__match_len = len(data__match)
+                for data__match_x, data__match_item in enumerate(data__match):
+                    if not isinstance(data__match_item, (str)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".match[{data__match_x}]".format(**locals()) + " must be string")
+                    if isinstance(data__match_item, str):
+                        data__match_item_len = len(data__match_item)
+                        if data__match_item_len < 1:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".match[{data__match_x}]".format(**locals()) + " must be longer than or equal to 1 characters")
+        if "message" in data_keys:
+            data_keys.remove("message")
+            data__message = data["message"]
+            if not isinstance(data__message, (str, NoneType)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".message must be string or null")
+            if isinstance(data__message, str):
+                data__message_len = len(data__message)
+                if data__message_len < 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".message must be longer than or equal to 1 characters")
+        if "severity" in data_keys:
+            data_keys.remove("severity")
+            data__severity = data["severity"]
+            if not isinstance(data__severity, (str, NoneType)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".severity must be string or null")
+            if not (isinstance(data__severity, str) and data__severity == 'error' or isinstance(data__severity, str) and data__severity == 'warning' or data__severity is None):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".severity must be one of ['error', 'warning', None]")
+        if "include" in data_keys:
+            data_keys.remove("include")
+            data__include = data["include"]
+            if not isinstance(data__include, (str)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".include must be string")
+            if isinstance(data__include, str):
+                data__include_len = len(data__include)
+                if data__include_len < 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".include must be longer than or equal to 1 characters")
+        if data_keys:
+            raise JsonSchemaValueException("" + (name_prefix or "data") + " must not contain "+str(data_keys)+" properties")
     return data

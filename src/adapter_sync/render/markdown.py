@@ -214,8 +214,10 @@ def _md_items(budget: _Budget, title: str, text: str, items: list[str],
 
 
 def _where_whole_plan(full_plan_at: str | None, plan_file: str | None) -> str:
+    """Where the note of a cut-down plan sends the reader. ``full_plan_at`` is the workflow
+    author's own Markdown (e.g. an artifact's name in a code span), kept on one line."""
     if full_plan_at:
-        return f"the whole plan is in {md_escape(full_plan_at)}"
+        return f"the whole plan is in {clean(full_plan_at)}"
     if plan_file:
         return (f"the whole plan is in the saved plan `{plan_file.replace('`', '')}` "
                 f"(`adapter-sync show {plan_file.replace('`', '')}`)")

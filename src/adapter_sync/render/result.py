@@ -7,7 +7,16 @@ from collections.abc import Callable
 
 from adapter_sync.escape import clean
 from adapter_sync.model import Action, Outcome, Result
-from adapter_sync.render.common import _BOLD, _GREEN, _RED, _YELLOW, PAST_TENSE, _Painter
+from adapter_sync.render.common import (
+    _BOLD,
+    _GREEN,
+    _RED,
+    _YELLOW,
+    PAST_TENSE,
+    SYMBOLS,
+    _Painter,
+)
+from adapter_sync.render.markdown import _MARKDOWN_RESERVE, _Budget, _md_table, _row, md_escape
 
 #: Result markers, and the ASCII ones for output that cannot encode them (a cp1252 console).
 MARKERS = {"done": "✓", "failed": "✗", "skipped": "-"}
@@ -70,3 +79,48 @@ def render_result(result: Result, *, color: bool = False, ascii: bool = False,
             "what is still needed (a saved plan is now stale; make a new one)."
         )
     return "\n".join(lines) + "\n"
+
+
+#: The apply's Markdown report stays under this many characters (with the Markdown plan, under
+#: 65,000, a job summary stays well inside GitHub's 1 MiB per step).
+RESULT_MARKDOWN_LIMIT = 200_000
+
+
+def render_result_markdown(result: Result) -> str:
+    """What apply did, for ``$GITHUB_STEP_SUMMARY`` (``apply --summary-out``): a heading with
+    the outcome and the counts, then the failed and the skipped actions, each with why (the
+    done ones are the plan, already shown). Under :data:`RESULT_MARKDOWN_LIMIT` characters:
+    what does not fit is counted."""
+    done, failed, skipped = (result.count(s) for s in ("done", "failed", "skipped"))
+    word = ("interrupted" if result.interrupted else "stopped" if result.halted
+            else "succeeded" if result.ok else "FAILED")
+    lines = [f"### Apply {word}", "",
+             f"**{done} done, {failed} failed, {skipped} skipped** of {len(result.outcomes)}."]
+    if result.halted:
+        lines += ["", f"Stopped because every other write would be refused too: "
+                      f"{md_escape(clean(result.halted))}"]
+    elif not result.ok:
+        lines += ["", "Run the apply again to finish the job: it plans afresh and does only what "
+                      "is still needed (a saved plan is now stale; make a new one)."]
+    budget = _Budget(RESULT_MARKDOWN_LIMIT - _MARKDOWN_RESERVE)
+    budget.add(lines)
+    for status, title in (("failed", "Failed"), ("skipped", "Skipped")):
+        outcomes = [o for o in result.outcomes if o.status == status]
+        if not outcomes:
+            continue
+        head = ["", f"#### {title} ({len(outcomes)})", "", *_md_table(["Action", "Connector",
+                                                                      "Why"])]
+        if budget.left_out or not budget.add(head):
+            budget.left_out += len(outcomes)
+            continue
+        for number, outcome in enumerate(outcomes):
+            action = outcome.action
+            row = _row([f"{SYMBOLS[action.kind]} {action.kind}", md_escape(clean(
+                action.source_name)), md_escape(clean(outcome.message)) or "—"])
+            if not budget.add([row]):
+                budget.left_out += len(outcomes) - number
+                break
+    if budget.left_out:
+        budget.close(["", f"> [!NOTE]\n> **{budget.left_out} more not shown here**: the "
+                          "apply's output (the job log) lists every result."])
+    return "\n".join(budget.lines) + "\n"
