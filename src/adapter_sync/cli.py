@@ -166,9 +166,10 @@ class Context:
         if line:
             click.echo(self.redact(line), err=True)
 
-    def engine(self, concurrency: int = 4, *, api: bool = True) -> Engine:
-        """The engine for these options; ``api``: the command talks to the API (then a
-        ``sandbox:`` URL's state file is named on stderr, so nobody wonders where it went)."""
+    def engine(self, concurrency: int = 4) -> Engine:
+        """The engine for these options. When a command reaches a ``sandbox:`` URL's emulator,
+        its state file is named on stderr, so nobody wonders where the connectors went (a
+        command that reads no API, or stops before any request, names nothing)."""
         from adapter_sync.engine import Engine, Settings
 
         settings = Settings(api_url=self.api_url, api_key=self.api_key,
@@ -176,14 +177,91 @@ class Context:
                             max_rps=self.max_rps, backoff_base=self.backoff_base,
                             concurrency=concurrency, rate_share=self.rate_share,
                             allow_http=tuple(self.allow_http))
-        engine = Engine(settings, redactor=self.redact, on_wait=self.on_wait)
-        if api and engine.sandbox_db:
-            _echo_err(f"Sandbox state: {engine.sandbox_db}")
-        return engine
+        return Engine(settings, redactor=self.redact, on_wait=self.on_wait,
+                      on_sandbox=lambda db: _echo_err(f"Sandbox state: {db}"))
+
+
+#: The prefix of every environment variable: ADAPTER_SYNC_<OPTION> for a global option,
+#: ADAPTER_SYNC_<COMMAND>_<OPTION> for a command's (e.g. ADAPTER_SYNC_SANDBOX_SERVE_PORT).
+ENV_PREFIX = "ADAPTER_SYNC"
+
+
+def envvar_name(prefix: str, option: click.Option) -> str:
+    """``prefix``'s variable for ``option``: named for its long flag (``--plan`` → ``PLAN``),
+    never for the Python name it is stored under (``plan_file``)."""
+    flag = next((o for o in option.opts if o.startswith("--")), option.opts[0])
+    return f"{prefix}_{flag.lstrip('-').replace('-', '_').upper()}"
+
+
+class _Option(click.Option):
+    """An option read from its environment variable by the rule ``envvar_name`` gives (after
+    any ``envvar`` it declares), which ``--help`` shows.
+
+    The name click would derive from the stored name (``ADAPTER_SYNC_APPLY_PLAN_FILE`` for
+    ``--plan``), where it differs, still works, with a deprecation warning on stderr. A bad
+    value from a variable is reported with the variable's name, not only the option's, which
+    the user of a CI job never typed. ``shown_envvars``: what --help shows for a copy of a
+    global option on a command (the group reads the variable, not the copy).
+    """
+
+    def __init__(self, *decls: Any, shown_envvars: Sequence[str] = (), **kwargs: Any) -> None:
+        kwargs.setdefault("show_envvar", True)
+        super().__init__(*decls, **kwargs)
+        self.shown_envvars = tuple(shown_envvars)
+
+    def envvar_names(self, ctx: click.Context) -> list[str]:
+        """The variables read, first set wins: those declared, then the rule's."""
+        names = [self.envvar] if isinstance(self.envvar, str) else list(self.envvar or ())
+        if self.allow_from_autoenv and ctx.auto_envvar_prefix is not None:
+            rule = envvar_name(ctx.auto_envvar_prefix, self)
+            if rule not in names:
+                names.append(rule)
+        return names
+
+    def _old_name(self, ctx: click.Context) -> str | None:
+        if not (self.allow_from_autoenv and ctx.auto_envvar_prefix and self.name):
+            return None
+        old = f"{ctx.auto_envvar_prefix}_{self.name.upper()}"
+        return None if old in self.envvar_names(ctx) else old
+
+    def resolve_envvar_value(self, ctx: click.Context) -> str | None:
+        found = next(((n, os.environ[n]) for n in self.envvar_names(ctx) if os.environ.get(n)),
+                     None)
+        old = self._old_name(ctx)
+        if old and os.environ.get(old) and not ctx.resilient_parsing:
+            if found is None:
+                _echo_err(f"Warning: {old} is deprecated; set {self.envvar_names(ctx)[-1]} "
+                          f"instead (the variable of {self.opts[0]}).")
+                found = (old, os.environ[old])
+            else:
+                _echo_err(f"Warning: {old} is deprecated and ignored: {found[0]} is set.")
+        if found is None:
+            return None
+        ctx.meta.setdefault("adapter_sync.envvars", {})[self.name] = found[0]
+        return found[1]
+
+    def handle_parse_result(self, ctx: click.Context, opts: Any,
+                            args: list[str]) -> tuple[Any, list[str]]:
+        try:
+            return super().handle_parse_result(ctx, opts, args)
+        except click.BadParameter as exc:
+            var = ctx.meta.get("adapter_sync.envvars", {}).get(self.name)
+            if var is None or self.name in opts:  # the command line wins over a variable
+                raise
+            raise click.BadParameter(exc.message, ctx=ctx, param_hint=(
+                f"{var} (the environment variable for {self.opts[0]})")) from None
+
+    def get_help_extra(self, ctx: click.Context) -> Any:
+        extra = super().get_help_extra(ctx)
+        names = self.shown_envvars or (self.envvar_names(ctx) if self.show_envvar else ())
+        if names:
+            extra["envvars"] = tuple(names)
+        return extra
 
 
 #: The global options: accepted before the command name and after it. Each can also be set by
 #: an environment variable, shown in --help (ADAPTER_API_URL keeps its documented name).
+#: Those only a command that talks to the API uses are listed in NETWORK_OPTIONS.
 GLOBAL_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
     (("--debug",), dict(is_flag=True, default=False,
                         help="Show tracebacks and HTTP exchanges (never the key).")),
@@ -214,19 +292,32 @@ GLOBAL_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
 )
 
 
-def _global_options(group: bool) -> Callable[[Any], Any]:
+#: Global options only commands that reach the API use: validate, schema and show accept them
+#: (a script may pass them to every command) but do not list them in their --help.
+NETWORK_OPTIONS = frozenset({"--api-url", "--max-attempts", "--deadline", "--max-rps",
+                             "--rate-share", "--allow-http", "--backoff-base"})
+
+
+def _global_options(group: bool, network: bool = True) -> Callable[[Any], Any]:
     """The global options as decorators: on the group with their defaults and environment
-    variables; on a command with no default (given there, they override the group's)."""
+    variables; on a command with no default (given there, they override the group's), showing
+    the group's variable. ``network=False``: a command that reaches no API (the network
+    options are accepted, not listed)."""
 
     def decorate(f: Any) -> Any:
         for decls, kwargs in reversed(GLOBAL_OPTIONS):
             if group:
-                f = click.option(*decls, show_envvar=True, **kwargs)(f)
+                f = click.option(*decls, cls=_Option, **kwargs)(f)
                 continue
             local = {k: v for k, v in kwargs.items()
                      if k in ("type", "is_flag", "help", "hidden", "multiple", "metavar")}
-            f = click.option(*decls, default=None, expose_value=False,
-                             allow_from_autoenv=False, callback=_override, **local)(f)
+            if not network and decls[0] in NETWORK_OPTIONS:
+                local["hidden"] = True
+            shown = kwargs.get("envvar") or envvar_name(ENV_PREFIX, click.Option(decls))
+            f = click.option(*decls, cls=_Option, default=None, expose_value=False,
+                             allow_from_autoenv=False, callback=_override,
+                             shown_envvars=[shown] if isinstance(shown, str) else shown,
+                             **local)(f)
         return f
 
     return decorate
@@ -234,20 +325,19 @@ def _global_options(group: bool) -> Callable[[Any], Any]:
 
 def _override(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     context = ctx.find_object(Context)
-    if context is not None and value is not None and value is not False and value != () \
-            and param.name:
+    if value is not None and value is not False and value != () and param.name and context:
         context.set(**{param.name: value})
     return value
 
 
 def option(*decls: str, **kwargs: Any) -> Callable[[Any], Any]:
-    """A command option whose environment variable (ADAPTER_SYNC_<COMMAND>_<OPTION>) is
-    shown in --help."""
-    return click.option(*decls, show_envvar=True, **kwargs)
+    """A command option whose environment variable (ADAPTER_SYNC_<COMMAND>_<OPTION>, see
+    :class:`_Option`) is shown in --help."""
+    return click.option(*decls, cls=_Option, **kwargs)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100,
-                               "auto_envvar_prefix": "ADAPTER_SYNC"})
+                               "auto_envvar_prefix": ENV_PREFIX})
 @click.version_option(__version__, "--version", prog_name="adapter-sync")
 @_global_options(group=True)
 @click.pass_context
@@ -269,7 +359,7 @@ paths_argument = click.argument("paths", nargs=-1, type=click.Path(dir_okay=True
 
 
 @cli.command()
-@_global_options(group=False)
+@_global_options(group=False, network=False)
 @paths_argument
 @click.pass_obj
 def validate(context: Context, paths: Sequence[str]) -> int:
@@ -278,7 +368,7 @@ def validate(context: Context, paths: Sequence[str]) -> int:
     PATHS are files or folders (every *.yaml / *.yml below, sorted). With none:
     ./connectors.yaml if it exists, else ./connectors/.
     """
-    desired = context.engine(api=False).validate(paths)
+    desired = context.engine().validate(paths)
     warned = _policy_warnings(desired)
     n, f = len(desired.connectors), len(desired.files)
     line = f"OK: {n} connector{'s' * (n != 1)} in {f} file{'s' * (f != 1)} valid."
@@ -369,14 +459,14 @@ def plan(context: Context, paths: Sequence[str], format: str, prune: bool,
 
 
 @cli.command()
-@_global_options(group=False)
+@_global_options(group=False, network=False)
 @click.argument("plan_file", metavar="PLANFILE", type=click.Path(dir_okay=False, exists=True))
 @format_option
 @full_plan_at_option
 @click.pass_obj
 def show(context: Context, plan_file: str, format: str, full_plan_at: str | None) -> int:
     """Show a saved plan exactly as 'plan' showed it. Reads no API."""
-    engine = context.engine(api=False)
+    engine = context.engine()
     colour = _use_color()
     click.echo(engine.render(engine.load_plan(plan_file), format,  # type: ignore[arg-type]
                              color=colour, full_plan_at=full_plan_at, plan_file=plan_file),
@@ -385,11 +475,11 @@ def show(context: Context, plan_file: str, format: str, full_plan_at: str | None
 
 
 @cli.command()
-@_global_options(group=False)
+@_global_options(group=False, network=False)
 @click.pass_obj
 def schema(context: Context) -> int:
     """Print the config's JSON Schema (for editors: no clone needed)."""
-    click.echo(context.engine(api=False).config_schema(), nl=False)
+    click.echo(context.engine().config_schema(), nl=False)
     return 0
 
 
@@ -600,8 +690,8 @@ def apply(context: Context, paths: Sequence[str], prune: bool, plan_file: str | 
 
 @cli.command("import")
 @_global_options(group=False)
-@option("--output", "-o", type=click.Path(dir_okay=False),
-              help="Write to FILE instead of stdout.")
+@option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True),
+        help="Write to FILE instead of stdout ('-': stdout).")
 @option("--split", "split_dir", type=click.Path(file_okay=False),
               help="Write one file per connector into DIR.")
 @option("--include-inactive", is_flag=True, help="Also import inactive connectors (as active: false).")
@@ -615,19 +705,28 @@ def apply(context: Context, paths: Sequence[str], prune: bool, plan_file: str | 
 def import_(context: Context, output: str | None, split_dir: str | None,
             include_inactive: bool, force: bool, policy_from: Sequence[str],
             include: Sequence[str], exclude: Sequence[str]) -> int:
-    """Write YAML for connectors that already exist, to adopt them."""
+    """Write YAML for connectors that already exist, to adopt them.
+
+    A live connector a config could not declare (a source_name that is not a slug, too many
+    metadata keys, an unknown kind, ...) is left out with a warning saying why, so the file
+    always validates. A selection (--include/--exclude) that leaves nothing to import is an
+    error (exit 1) and writes nothing.
+    """
     if output and split_dir:
         raise click.UsageError("--output and --split cannot be used together")
+    if output == "-":
+        output = None  # stdout, as Unix tools read '-'
     imported = context.engine().import_(output=output, split_dir=split_dir,
                                         include_inactive=include_inactive, force=force,
                                         selection=_selection(include, exclude),
                                         policy_from=policy_from)
     for message in imported.left_out + imported.policy_warnings:
         _echo_err(f"Warning: {_one_line(message)}")
+    n = imported.connectors
     if split_dir:
-        click.echo(f"Wrote {len(imported.written)} file(s) to {split_dir}.", err=True)
+        _echo_err(f"Wrote {len(imported.written)} file(s) to {split_dir}.")
     elif output:
-        click.echo(f"Wrote {output}.", err=True)
+        _echo_err(f"Wrote {n} connector{'s' * (n != 1)} to {output}.")
     else:
         click.echo(imported.text, nl=False)
     return 0
@@ -670,6 +769,29 @@ def sandbox_serve(host: str, port: int, db: str | None, **faults: Any) -> int:
     from adapter_sync.engine import serve_sandbox
 
     serve_sandbox(host=host, port=port, db=db, **faults)
+    return 0
+
+
+@sandbox.command("reset")
+@click.argument("path", required=False, metavar="[PATH]")
+@click.pass_obj
+def sandbox_reset(context: Context, path: str | None) -> int:
+    """Empty the sandbox's state: remove every connector.
+
+    PATH (or sandbox:PATH) is the state file; without it, the one --api-url (or
+    ADAPTER_API_URL) names when it is a sandbox: URL, else the per-user file that
+    --api-url sandbox: uses. A missing file is left missing; a file that is not a sandbox
+    database is refused, untouched.
+    """
+    from adapter_sync.engine import SANDBOX_SCHEME, reset_sandbox
+
+    if path is None and context.api_url.startswith(SANDBOX_SCHEME):
+        path = context.api_url
+    db, held = reset_sandbox(path)
+    if held is None:
+        click.echo(f"Sandbox state {db} does not exist: nothing to reset.")
+    else:
+        click.echo(f"Sandbox reset: removed {held} connector{'s' * (held != 1)} from {db}.")
     return 0
 
 

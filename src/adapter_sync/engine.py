@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from adapter_sync.client import WaitEvent as WaitEvent
     from adapter_sync.model import Desired as Desired
     from adapter_sync.model import Live as Live
+    from adapter_sync.model import LiveConnector as LiveConnector
     from adapter_sync.model import Outcome as Outcome
     from adapter_sync.model import Plan as Plan
     from adapter_sync.model import PolicyFinding as PolicyFinding
@@ -119,12 +120,14 @@ class Applied:
 
 @dataclass(frozen=True)
 class Imported:
-    """What ``import`` produced: the YAML text (one file or stdout), or the files written,
-    why any live connector was left out, and the policy rules those written break."""
+    """What ``import`` produced: the YAML text (one file or stdout), or the files written, how
+    many connectors they declare, why any live connector was left out, and the policy rules
+    those written break."""
 
     text: str | None = None
     written: tuple[str, ...] = ()
     left_out: tuple[str, ...] = ()
+    connectors: int = 0  # how many connectors the YAML declares
     #: One line per way a connector written breaks a rule of the config's policy.
     policy_warnings: tuple[str, ...] = ()
 
@@ -135,14 +138,18 @@ class Engine:
     def __init__(self, settings: Settings | None = None, *,
                  transport: httpx.AsyncBaseTransport | None = None,
                  redactor: Redactor | None = None,
-                 on_wait: Callable[[WaitEvent], None] | None = None) -> None:
+                 on_wait: Callable[[WaitEvent], None] | None = None,
+                 on_sandbox: Callable[[str], None] | None = None) -> None:
         """``transport`` replaces the network (tests); ``redactor`` is the one every output
         goes through (by default one for ``settings.api_key``); ``on_wait`` hears of every
-        wait of a second or more (a retry's backoff, a rate-limit hold), in every command."""
+        wait of a second or more (a retry's backoff, a rate-limit hold), in every command;
+        ``on_sandbox`` hears the state file of a ``sandbox:`` URL when a command opens it
+        (only a command that reaches the API does, and only once its config is valid)."""
         self.settings = settings or Settings()
         self._transport = transport
         self.redact = redactor or Redactor([self.settings.api_key])
         self.on_wait = on_wait
+        self.on_sandbox = on_sandbox
 
     # -- the commands ---------------------------------------------------------------------
 
@@ -304,9 +311,12 @@ class Engine:
                 policy_from: Sequence[str] = ()) -> Imported:
         """YAML for the live connectors (those ``selection`` matches): returned as text,
         written to ``output``, or one file per connector into ``split_dir``. Existing files
-        are kept unless ``force``. Each connector written is checked against the ``policy:``
-        of the config at ``policy_from`` (by default ``./connectors.yaml`` or
-        ``./connectors/`` when one exists; none: no check), read before any request."""
+        are kept unless ``force``. A connector a config could not declare is left out, with
+        the reason in ``left_out`` (what is written always validates). A ``selection`` that
+        leaves nothing to import is an error, and nothing is written. Each connector written is
+        checked against the ``policy:`` of the config at ``policy_from`` (by default
+        ``./connectors.yaml`` or ``./connectors/`` when one exists; none: no check), read
+        before any request."""
         from adapter_sync import config, importer
         from adapter_sync.model import Live
         from adapter_sync.policy import live_findings
@@ -316,27 +326,49 @@ class Engine:
         rules = config.load_policy(policy_from) if policy_from or config.default_exists() \
             else ()
         live = self.live()
+        listed = len(live.connectors)
         if selection:
             selected = selection.matcher()
             live = Live({k: c for k, c in live.connectors.items() if selected(k)})
-        left_out = tuple(self.redact(m) for m in
-                         importer.left_out(live, include_inactive=include_inactive))
+        matched = live
+        # A connector holding the key: a config holding it is refused, and a masked copy would
+        # plan an update of the live value to the mask.
+        holding = sorted(name for name, c in live.connectors.items()
+                         if (include_inactive or c.is_active) and self._holds_key(c))
+        live = Live({k: c for k, c in live.connectors.items() if k not in holding})
+        left_out = tuple(sorted(self.redact(m) for m in [
+            *importer.left_out(live, include_inactive=include_inactive),
+            *(f"{importer.quote(name)}: not imported: its name or metadata holds the API key "
+              "(ADAPTER_API_KEY), which a config must never hold; it stays unmanaged"
+              for name in holding)]))
+        writing = importer.written(live, include_inactive)
+        count = len(writing)
+        if selection and not count:
+            raise AdapterSyncError(self.redact(_nothing_to_import(
+                selection, matched, listed, include_inactive, left_out)))
         policy_warnings = tuple(
             self.redact(f"connectors.{f.source_name}: policy ({f.severity}): {f.rule}: {f.error}")
-            for f in live_findings(rules, importer.written(live, include_inactive)))
+            for f in live_findings(rules, writing))
         if split_dir:
             files = importer.split_files(live, include_inactive=include_inactive)
             written = importer.write_split(
                 {name: self.redact(text) for name, text in files.items()}, split_dir,
                 force=force)
-            return Imported(written=tuple(written), left_out=left_out,
+            return Imported(written=tuple(written), left_out=left_out, connectors=count,
                             policy_warnings=policy_warnings)
         text = self.redact(importer.to_yaml(live, include_inactive=include_inactive))
         if output:
             importer.write_file(output, text, force=force)
-            return Imported(written=(output,), left_out=left_out,
+            return Imported(written=(output,), left_out=left_out, connectors=count,
                             policy_warnings=policy_warnings)
-        return Imported(text=text, left_out=left_out, policy_warnings=policy_warnings)
+        return Imported(text=text, left_out=left_out, connectors=count,
+                        policy_warnings=policy_warnings)
+
+    def _holds_key(self, connector: LiveConnector) -> bool:
+        """Whether any text of ``connector`` holds the API key (in any spelling)."""
+        texts = [connector.source_name, connector.name, *connector.metadata,
+                 *connector.metadata.values()]
+        return any(self.redact(t) != t for t in texts)
 
     # -- outputs --------------------------------------------------------------------------
 
@@ -415,6 +447,8 @@ class Engine:
         s = self.settings
         url, key, transport = s.api_url, s.api_key, self._transport
         if url.startswith(SANDBOX_SCHEME):
+            if self.on_sandbox is not None and self.sandbox_db:
+                self.on_sandbox(self.sandbox_db)  # before opening: named even if that fails
             url, transport, sandbox_key = _sandbox(url[len(SANDBOX_SCHEME):], transport)
             key = key or ApiKey(sandbox_key)
         else:
@@ -492,6 +526,29 @@ def select(include: Sequence[str] = (), exclude: Sequence[str] = ()) -> Selectio
     return Selection(tuple(include), tuple(exclude))
 
 
+def _nothing_to_import(selection: Selection, matched: Live, listed: int,
+                       include_inactive: bool, left_out: Sequence[str]) -> str:
+    """Why an import with ``selection`` has nothing to write (``matched``: what it selects of
+    the ``listed`` live connectors)."""
+    import shlex
+
+    given = " ".join([*(f"--include {shlex.quote(g)}" for g in selection.include),
+                      *(f"--exclude {shlex.quote(g)}" for g in selection.exclude)])
+    n = len(matched.connectors)
+    if not n:
+        return (f"nothing to import: no live connector matches {given} "
+                f"({listed} live connector{'s' * (listed != 1)} listed); nothing written")
+    why = []
+    inactive = sum(1 for c in matched.connectors.values() if not c.is_active)
+    if inactive and not include_inactive:
+        why.append(f"{inactive} inactive (add --include-inactive to import them)")
+    if left_out:
+        why.append(f"{len(left_out)} that a config cannot declare ({'; '.join(left_out[:3])}"
+                   f"{'; ...' if len(left_out) > 3 else ''})")
+    return (f"nothing to import: of the {n} live connector{'s' * (n != 1)} matching {given}, "
+            f"{' and '.join(why)}; nothing written")
+
+
 def _safe_url(url: str) -> str:
     from adapter_sync.planfile import safe_url
 
@@ -533,6 +590,35 @@ def _policy_findings(plan: Plan, desired: Desired, live: Live,
     unmanaged = live_findings(desired.policy, [live.connectors[n] for n in names])
     return tuple(sorted(managed + unmanaged, key=lambda f: f.source_name))
 
+
+
+def reset_sandbox(path: str | None = None) -> tuple[str, int | None]:
+    """``adapter-sync sandbox reset``: empty the sandbox state file ``path`` (``sandbox:PATH``
+    is accepted too; None, empty or ``sandbox:``: the per-user file). Returns the file and how
+    many connectors it held, or None when there is no such file (nothing is created). A file
+    that is not a sandbox database is refused, untouched."""
+    import sqlite3
+
+    from adapter_sync.sandbox.store import Store, default_db, is_store  # no httpx, no app
+
+    if path and path.startswith(SANDBOX_SCHEME):
+        path = path[len(SANDBOX_SCHEME):]
+    db = os.path.abspath(path) if path else default_db()
+    if not os.path.lexists(db):
+        return db, None
+    if not is_store(db):
+        raise AdapterSyncError(f"{db} is not a sandbox state file (an SQLite database with "
+                               "the sandbox's connectors table); nothing reset")
+    try:
+        store = Store(db)
+        try:
+            held = store.count()
+            store.reset()
+        finally:
+            store.close()
+    except (OSError, sqlite3.Error) as exc:
+        raise AdapterSyncError(f"cannot reset the sandbox database {db!r}: {exc}") from None
+    return db, held
 
 
 def serve_sandbox(*, db: str | None = None, **options: Any) -> None:

@@ -98,8 +98,14 @@ def plan(desired: Desired, live: Live, *, prune: bool = False,
                 safety=safety)
 
 
-def _share(part: int, whole: int) -> float:
-    return round(100 * part / whole, 2)
+def _share(part: int, whole: int, limit: float) -> float:
+    """``part`` of ``whole`` in percent, found above ``limit``: rounded to 2 decimals, or to as
+    many more as it takes to stay above it (4 of 7 against 57.14 is 57.143, never 57.14)."""
+    exact = 100 * part / whole
+    digits = 2
+    while round(exact, digits) <= limit and digits < 10:
+        digits += 1
+    return round(exact, digits)
 
 
 def assess(actions: tuple[Action, ...], live_active: int, rules: SafetyRules, *,
@@ -124,12 +130,13 @@ def assess(actions: tuple[Action, ...], live_active: int, rules: SafetyRules, *,
     elif deactivating and live_active >= rules.min_active:
         if 100 * deactivating > rules.max_deactivate_percent * live_active:
             findings.append(Finding("deactivate_share", "needs_force", (), {
-                **counts, "percent": _share(deactivating, live_active),
+                **counts, "percent": _share(deactivating, live_active,
+                                            rules.max_deactivate_percent),
                 "max_deactivate_percent": rules.max_deactivate_percent,
                 "min_active": rules.min_active}))
     elif deactivating and 100 * deactivating > rules.small_account_percent * live_active:
         findings.append(Finding("small_account", "needs_force", (), {
-            **counts, "percent": _share(deactivating, live_active),
+            **counts, "percent": _share(deactivating, live_active, rules.small_account_percent),
             "small_account_percent": rules.small_account_percent,
             "min_active": rules.min_active}))
     if protected_inactive:

@@ -93,7 +93,7 @@ def test_import_writes_exactly_the_expected_yaml_and_plan_finds_no_changes(
     out = tmp_path / "connectors.yaml"
     done = cli(seeded, "import", "-o", str(out))
     assert done.code == 0, done.err
-    assert done.err == f"Wrote {out}.\n"
+    assert done.err == f"Wrote 3 connectors to {out}.\n"
     assert out.read_bytes() == (HEADER + ACTIVE).encode("utf-8")
 
     plan = cli(seeded, "plan", "--detailed-exitcode", str(out))

@@ -131,9 +131,9 @@ def test_each_nasty_value_loads_back_as_the_same_string(value: str) -> None:
 @pytest.mark.parametrize("value", [v for v in NASTY if "$" not in v])
 def test_a_generic_yaml_1_1_reader_sees_the_same_strings(value: str) -> None:
     """Other tools (yq, linters, pyyaml scripts) must not misread the file either."""
-    live = Live.from_list([connector("c", name=value, metadata={value or "k": value})])
+    live = Live.from_list([connector("c", name=value or "x", metadata={value or "k": value})])
     body = yaml.safe_load(importer.to_yaml(live))["connectors"]["c"]
-    assert body == {"name": value, "metadata": {value or "k": value}}
+    assert body == {"name": value or "x", "metadata": {value or "k": value}}
 
 
 def test_control_characters_are_escaped_not_written_raw() -> None:
@@ -168,6 +168,47 @@ def test_plain_scalars_are_strings_to_every_resolver(value: str) -> None:
 def test_round_trip_through_yaml(live: Live, include_inactive: bool) -> None:
     text = importer.to_yaml(live, include_inactive=include_inactive)
     assert read_back(text) == expected(live, include_inactive)
+
+
+hostile_source_names = st.one_of(slugs, st.text(max_size=70), st.sampled_from(
+    ["A", "a_b", "-a", "a-", "x" * 64, "x" * 65, "../escape", "a b", "ü"]))
+
+
+@st.composite
+def hostile_live(draw: st.DrawFn) -> Live:
+    """Whatever a live API could hold: any source_name, name, kinds and metadata size."""
+    items = []
+    for index, source_name in enumerate(draw(st.lists(hostile_source_names, max_size=6,
+                                                      unique=True))):
+        items.append(LiveConnector(
+            connector_id=f"id-{index}",
+            source_name=source_name,
+            name=draw(st.one_of(awkward, st.text(min_size=250, max_size=260))),
+            accepted_kinds=frozenset(draw(st.lists(
+                st.sampled_from([*KINDS, "video", "Email"]), unique=True, max_size=3))),
+            metadata=draw(st.dictionaries(awkward, awkward, max_size=23)),
+            is_active=draw(st.booleans()),
+        ))
+    return Live.from_list(items)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(hostile_live(), st.booleans())
+def test_what_import_writes_always_validates_and_the_rest_is_reported(
+        live: Live, include_inactive: bool) -> None:
+    """Any live set: the file loads (validate accepts it), holds exactly the connectors a
+    config can declare, unchanged, and every other candidate is reported, by name."""
+    text = importer.to_yaml(live, include_inactive=include_inactive)
+    written = read_back(text)  # raises ConfigError if validate would refuse the file
+    candidates = expected(live, include_inactive)
+    declarable = {name: c for name, c in candidates.items()
+                  if not importer.cannot_declare(live.connectors[name])}
+    assert written == declarable
+    reported = importer.left_out(live, include_inactive=include_inactive)
+    assert len(reported) == len(candidates) - len(declarable)
+    for name, message in zip(sorted(set(candidates) - set(declarable)), reported, strict=True):
+        assert message.startswith(f"{importer.quote(name)}: not imported: ")
+    assert len(importer.written(live, include_inactive)) == len(written)
 
 
 def test_very_long_metadata_key_uses_explicit_key_syntax() -> None:
@@ -232,11 +273,15 @@ def test_write_split_refuses_before_writing_anything(tmp_path) -> None:
     assert read_back((tmp_path / "zendesk.yaml").read_text())["zendesk"]["name"] == "Zendesk"
 
 
-def test_write_split_refuses_a_source_name_that_is_no_safe_file_name(tmp_path) -> None:
-    live = Live.from_list([connector("../escape")])
-    with pytest.raises(AdapterSyncError, match="not a valid slug"):
-        importer.write_split(importer.split_files(live, include_inactive=False), str(tmp_path / "out"), force=False)
+def test_split_leaves_out_a_source_name_that_is_no_safe_file_name(tmp_path) -> None:
+    live = Live.from_list([connector("../escape"), connector("ok")])
+    files = importer.split_files(live, include_inactive=False)
+    assert list(files) == ["ok.yaml"]
+    importer.write_split(files, str(tmp_path / "out"), force=False)
     assert not (tmp_path / "escape.yaml").exists()
+    assert importer.left_out(live) == [
+        '"../escape": not imported: its source_name is not a slug a config can declare '
+        "(lowercase letters, digits and inner hyphens, 1-64 characters); it stays unmanaged"]
 
 
 # --- the command, end to end on the in-process sandbox ---------------------------------------

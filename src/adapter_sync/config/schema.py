@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,10 @@ from adapter_sync.model import SLUG_RE
 
 SCHEMA_FILE = "connectors.schema.json"
 _SLUG_HELP = "use lowercase letters, digits and inner hyphens, 1-64 characters"
+#: A plain scalar every YAML reader (1.1 and 1.2) reads as the same decimal fraction: digits
+#: with a point, an optional signed exponent (12.5, .5, 1.5e+3). Not 1e3 (a string to YAML 1.1
+#: readers), 1_000.5 (a number only to 1.1 readers), .inf or .nan.
+_FRACTION = re.compile(r"[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+][0-9]+)?\Z")
 
 
 def schema_path() -> Path:
@@ -59,10 +64,39 @@ def validators() -> tuple[Any, Any]:
     return root, root.evolve(schema=inlined["definitions"]["connector"])
 
 
+def read_numbers(data: Any, node: Mapping[str, Any] | None = None) -> None:
+    """Where the schema expects a number (``"type": "number"``, such as
+    ``safety.max_deactivate_percent``), turn a plain fraction such as ``12.5`` into a float,
+    in place.
+
+    The reader keeps such a scalar as a :class:`Plain` "number" (a string is wanted almost
+    everywhere, and there ``1.10`` must be quoted, not silently read as 1.1); where a number is
+    wanted, a fraction every YAML reader reads the same way is that number. Other numeric
+    spellings stay Plain, and the type check explains them (see :func:`_type_message`).
+    """
+    node = schema() if node is None else node
+    if not isinstance(data, dict):
+        return
+    definitions = schema().get("definitions", {})
+    for name, sub in node.get("properties", {}).items():
+        ref = sub.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/definitions/"):
+            sub = definitions[ref.rsplit("/", 1)[1]]
+        value = data.get(name)
+        types = sub.get("type")
+        if (isinstance(value, Plain) and value.kind == "number" and _FRACTION.match(value.text)
+                and "number" in ([types] if isinstance(types, str) else types or ())):
+            data[name] = float(value.text)
+        elif isinstance(value, dict) and "properties" in sub:
+            read_numbers(value, sub)
+
+
 def schema_problems(doc: Document) -> list[Problem]:
     """Every place where ``doc.data`` breaks the schema (or has a source_name that is not a
-    slug), located. jsonschema only runs where the fast check says no."""
+    slug), located. jsonschema only runs where the fast check says no. Fractions where the
+    schema wants a number are read first (:func:`read_numbers`)."""
     data = doc.data
+    read_numbers(data)
     problems: list[Problem] = []
     connectors = data.get("connectors")
     if isinstance(connectors, dict):
@@ -205,8 +239,32 @@ def _type_message(doc: Document, error: Any, path: DocPath) -> str:
     if isinstance(instance, Plain) and instance.kind == "boolean" and "boolean" in expected:
         return (f"expected true or false, got '{text}' (tools disagree on yes/no/on/off/y/n); "
                 "write true or false")
+    numeric = "number" in expected or "integer" in expected
+    if numeric and "string" not in expected:
+        return f"expected {wanted}, {_number_problem(instance, text, expected)}"
     hint = _quote_hint(instance, text) if "string" in expected else ""
     return f"expected {wanted}, got {got}{hint}"
+
+
+def _number_problem(instance: Any, text: str, expected: list[str]) -> str:
+    """What is wrong with a value where a number is wanted, never "got a number": the
+    value's own text says which spelling or which kind of number it was."""
+    whole = "number" not in expected  # an integer is wanted
+    if isinstance(instance, float) or (isinstance(instance, Plain) and instance.kind == "number"
+                                       and _FRACTION.match(text)):
+        if float(text).is_integer():
+            return f"got {text}; write it without the decimal point: {int(float(text))}"
+        return f"got {text}, which is not a whole number"
+    if isinstance(instance, Plain) and text.lstrip("+-").lower() in (".inf", ".nan"):
+        return f"got '{text}', which is not a finite number"  # .inf, .nan
+    if isinstance(instance, Plain) and instance.kind == "number":
+        example = "10" if whole else "10 or 12.5"
+        return (f"got '{text}', which YAML tools read differently (a number to some, a string "
+                f"to others); write plain decimal digits, such as {example}")
+    if isinstance(instance, str) and (_FRACTION.match(instance.strip())
+                                      or instance.strip().lstrip("+-").isdigit()):
+        return f"got the string \"{instance}\"; remove the quotes"
+    return f"got {describe(instance)}"
 
 
 def _quote_hint(instance: Any, text: str) -> str:

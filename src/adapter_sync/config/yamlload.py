@@ -388,14 +388,19 @@ def _syntax_problem(exc: yaml.YAMLError, data: bytes, display: str) -> Problem:
         location = Location(display, line, len(data[start:pos].decode("utf-8", "replace")) + 1)
     else:
         location = Location(display, 1, 1)
-    return Problem(f"YAML syntax error: {text or 'invalid YAML'}{_hint(text, mark, data)}",
+    return Problem(f"YAML syntax error: {text or 'invalid YAML'}{_hint(text, mark, data, exc)}",
                    location)
 
 
-def _hint(text: str, mark: Any, data: bytes) -> str:
+def _hint(text: str, mark: Any, data: bytes, exc: yaml.YAMLError) -> str:
     """A way out for the syntax error people meet most: a glob such as ``*-legacy`` (any value
-    starting with ``*``) is read as a YAML alias."""
-    if mark is None or "undefined alias" not in text:
+    starting with ``*``) is read as a YAML alias: an undefined one, or, for a bare ``*`` (as
+    in ``[billing-*, *]``), an alias with no name, which the scanner refuses where it began."""
+    if "while scanning an alias" in text:
+        mark = getattr(exc, "context_mark", None)
+    elif "undefined alias" not in text:
+        return ""
+    if mark is None:
         return ""
     lines = data.splitlines()
     line = lines[mark.line] if mark.line < len(lines) else b""

@@ -98,6 +98,16 @@ def _num(numbers: Mapping[str, float | int], name: str) -> str:
     return "?" if value is None else f"{value:g}"
 
 
+def _above(share: float, limit: float | None) -> str:
+    """``share``, a percentage above ``limit``, rounded only as far as it still reads above
+    it: 10 of 33 is "30.3" against 30, never "30" ("(30%): more than 30%")."""
+    for digits in range(5):
+        text = f"{share:.{digits}f}"
+        if limit is None or float(text) > limit:
+            return text
+    return f"{share:g}"
+
+
 def _names(subjects: tuple[str, ...]) -> str:
     shown = ", ".join(subjects[:SUBJECTS_NAMED])
     if len(subjects) > SUBJECTS_NAMED:
@@ -109,7 +119,9 @@ def finding_sentence(finding: Finding) -> str:
     """What a safety finding means, in one sentence (not yet escaped for a view)."""
     n = finding.numbers
     deactivating, active = _num(n, "deactivating"), _num(n, "live_active")
-    share = f"{n['percent']:.0f}%" if "percent" in n else "?%"
+    limit = n.get("max_deactivate_percent" if finding.code == "deactivate_share"
+                  else "small_account_percent")
+    share = f"{_above(n['percent'], limit)}%" if "percent" in n else "?%"
     if finding.code == "none_left":
         return (f"refusing to deactivate {deactivating} connector(s): no active connector "
                 "would be left")

@@ -31,6 +31,24 @@ def default_db() -> str:
         os.path.expanduser("~"), ".local", "state")
     return os.path.join(os.path.abspath(state), "adapter-sync", "sandbox.db")
 
+def is_store(path: str | os.PathLike[str]) -> bool:
+    """Whether the existing file ``path`` is a sandbox database (an SQLite file with the
+    sandbox's ``connectors`` table), checked read-only: opening it as a :class:`Store` would
+    add that table to any SQLite file."""
+    try:
+        conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+    except (sqlite3.Error, ValueError, OSError):
+        return False
+    try:
+        row = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                           "AND name = 'connectors'").fetchone()
+    except sqlite3.Error:  # not a database at all
+        return False
+    finally:
+        conn.close()
+    return row is not None
+
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS connectors (
     seq INTEGER PRIMARY KEY,
