@@ -169,7 +169,9 @@ def test_the_apply_streams_into_the_job_log_as_it_runs(action_env: dict[str, str
                     "  plan) echo '## plan'; exit 2;;\n"
                     # the saved plan, as JSON: one action, safe
                     """  show) echo '{"has_changes": true, "actions": [{}], "safety": """
-                    """{"needs_force": false, "blocked": false, "findings": []}}';;\n"""
+                    """{"needs_force": false, "blocked": false, "findings": []}, """
+                    """"summary": {"create": 1, "update": 0, "reactivate": 0, """
+                    """"deactivate": 0, "total": 1}}';;\n"""
                     "  apply) echo '✓ created first'; sleep 2; echo '✓ created second';;\n"
                     "esac\n")
     fake.chmod(0o755)

@@ -311,8 +311,8 @@ def test_the_outputs_read_the_plan_document_2_0(action_env: dict[str, str],
                                         "deactivate_count")} == {
         "has_changes": "true", "needs_force": "false", "blocked": "true", "create_count": "2",
         "update_count": "0", "reactivate_count": "1", "deactivate_count": "1"}
-    assert ("::warning title=adapter-sync::apply will refuse this plan: protected_inactive even "
-            "with --force: crm-events") in run.log
+    assert ("::warning title=adapter-sync::apply will refuse this plan --force or not "
+            "(protected_inactive: crm-events)") in run.log
 
 
 def test_a_cancelled_run_leaves_the_comment_to_the_newer_one(pr_env: dict[str, str],

@@ -145,7 +145,8 @@ def fake_cli(tmp_path: Path, body: str) -> dict[str, str]:
 
 
 SAFE_PLAN = ("""'{"has_changes": false, "actions": [], "safety": {"needs_force": false, """
-             """"blocked": false, "findings": []}}'""")
+             """"blocked": false, "findings": []}, "summary": {"create": 0, "update": 0, """
+             """"reactivate": 0, "deactivate": 0, "total": 0}}'""")
 
 
 @pytest.mark.parametrize(("job_key", "input_key", "seen"), [
