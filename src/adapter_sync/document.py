@@ -174,6 +174,7 @@ def to_document(plan: Plan, api_url: str | None = None) -> dict[str, Any]:
             "base": provenance.base,
             "config_digest": provenance.config_digest,
             "live_digest": provenance.live_digest,
+            "ignore": list(provenance.ignore),
         },
     }
 
@@ -241,7 +242,7 @@ def _read_provenance(data: Mapping[str, Any] | None) -> Provenance | None:
         selection=Selection(tuple(selection.get("include", ())),
                             tuple(selection.get("exclude", ()))),
         base=data.get("base"), config_digest=data.get("config_digest", ""),
-        live_digest=data.get("live_digest", ""))
+        live_digest=data.get("live_digest", ""), ignore=tuple(data.get("ignore", ())))
 
 
 def from_document(document: Mapping[str, Any]) -> Plan:

@@ -219,7 +219,7 @@ class Engine:
         provenance = Provenance(
             api_url=_safe_url(self.settings.api_url), selection=selection or Selection(),
             base=base, config_digest=_digest_desired(desired),
-            live_digest=live_digest(live, selection))
+            live_digest=live_digest(live, selection, desired.ignore), ignore=desired.ignore)
         return replace(plan, provenance=provenance, estimate=estimate,
                        policy=_policy_findings(plan, desired, live, selection))
 
@@ -559,7 +559,8 @@ def _digest(value: Any) -> str:
     import hashlib
     import json
 
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=str)  # a policy schema read from YAML may hold a date, say
     return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -571,7 +572,9 @@ def _digest_desired(desired: Desired) -> str:
         "prune": desired.prune, "ignore": sorted(desired.ignore),
         "protect": sorted(desired.protect),
         "safety": [desired.safety.max_deactivate_percent, desired.safety.min_active,
-                   desired.safety.small_account_percent]})
+                   desired.safety.small_account_percent],
+        "policy": [[rule.label, list(rule.match), rule.severity, rule.schema]
+                   for rule in desired.policy]})
 
 
 def _policy_findings(plan: Plan, desired: Desired, live: Live,

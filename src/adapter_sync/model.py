@@ -376,14 +376,17 @@ class Safety:
 
 @dataclass(frozen=True)
 class Provenance:
-    """Where a plan comes from: the API, the selection, the base it was compared with, and
-    digests of the config and of the live snapshot (sha256 of a canonical JSON form)."""
+    """Where a plan comes from: the API, the selection, the base it was compared with, the
+    config's ``ignore`` globs, and digests of the config and of the live snapshot (sha256 of a
+    canonical JSON form; the live one over the connectors the plan manages: selected, not
+    ignored)."""
 
     api_url: str = ""
     selection: Selection = field(default_factory=Selection)
     base: str | None = None
     config_digest: str = ""
     live_digest: str = ""
+    ignore: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

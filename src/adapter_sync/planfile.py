@@ -44,6 +44,7 @@ from adapter_sync.model import (
     LiveConnector,
     Plan,
     Selection,
+    glob_matcher,
 )
 
 __all__ = ["SavedPlan", "check_stale", "live_digest", "load", "safe_url", "save",
@@ -266,11 +267,15 @@ def stale_reasons(plan: Plan, live: Live) -> list[str]:
     return reasons
 
 
-def live_digest(live: Live, selection: Selection | None = None) -> str:
-    """A digest of the live connectors ``selection`` matches (sha256 of a canonical JSON
-    form; ``created_at`` left out: servers format it freely)."""
+def live_digest(live: Live, selection: Selection | None = None,
+                ignore: tuple[str, ...] = ()) -> str:
+    """A digest of the live connectors a plan manages: those ``selection`` matches and no
+    ``ignore`` glob does (sha256 of a canonical JSON form; ``created_at`` left out: servers
+    format it freely)."""
     selected = (selection or Selection()).matcher()
-    value = [c.to_api() for name, c in sorted(live.connectors.items()) if selected(name)]
+    ignored = glob_matcher(ignore)
+    value = [c.to_api() for name, c in sorted(live.connectors.items())
+             if selected(name) and not ignored(name)]
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -287,7 +292,7 @@ def check_stale(saved: SavedPlan, live: Live, api_url: str) -> None:
     reasons = stale_reasons(saved.plan, live)
     provenance = saved.plan.provenance
     if not reasons and provenance is not None and provenance.live_digest and \
-            live_digest(live, provenance.selection) != provenance.live_digest:
+            live_digest(live, provenance.selection, provenance.ignore) != provenance.live_digest:
         within = " within its selection" if provenance.selection else ""
         reasons = [f"the live connectors{within} changed since the plan was made (a "
                    "connector was added, removed or changed that the plan does not act on; "

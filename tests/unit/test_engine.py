@@ -154,3 +154,16 @@ def test_a_real_url_gets_no_sandbox_suggestion() -> None:
     with pytest.raises(AdapterSyncError) as caught:
         engine.live()
     assert "did you mean" not in str(caught.value)
+
+
+def test_the_config_digest_covers_the_policy_and_the_saved_plan_its_ignore(
+        tmp_path: Path) -> None:
+    engine = sandbox_engine(tmp_path)
+    path = Path(config(tmp_path, {"svc-a": "A"}))
+    plain = engine.plan([str(path)]).plan.provenance
+    path.write_text("ignore: [legacy-*]\npolicy:\n  - severity: warning\n    schema: "
+                    "{required: [metadata]}\n" + path.read_text(), encoding="utf-8")
+    ruled = engine.plan([str(path)]).plan.provenance
+    assert plain is not None and ruled is not None
+    assert plain.config_digest != ruled.config_digest  # a policy rule is part of the config
+    assert ruled.ignore == ("legacy-*",) and plain.ignore == ()

@@ -372,7 +372,7 @@ def test_safety_protection_origins_and_provenance_round_trip(tmp_path: Path) -> 
                        Finding("protected_inactive", "blocked", ("wiki",), {})),
                       SafetyRules(12.5, 3, 40.0)),
         provenance=Provenance(URL, Selection(("a*",), ("a-legacy",)), "origin/main",
-                              "sha256:" + "c" * 64, "sha256:" + "1" * 64),
+                              "sha256:" + "c" * 64, "sha256:" + "1" * 64, ("legacy-*",)),
         estimate=Estimate(4, 24.0, 10.0, 3, 1_796_000_000.0),
         policy=(PolicyFinding("wiki", "owner required", "error", "'owner' is a required "
                               "property", True),))
@@ -430,3 +430,22 @@ def test_api_url_paths_are_compared_case_sensitively(saved_path: Path) -> None:
     message = stale_message(saved, LIVE_NOW, "https://api.adapter.com/V1")
     assert "https://api.adapter.com/V1" in message
     stale_message(saved, LIVE_NOW, "https://api.adapter.com/v1?org=Other")
+
+
+def test_a_change_to_an_ignored_connector_never_makes_the_plan_stale(tmp_path: Path) -> None:
+    from adapter_sync.model import Provenance, Selection
+    from adapter_sync.planfile import live_digest
+
+    ignore = ("bystand*",)  # the config never touches it: someone else's connector
+    plan = replace(PLAN, provenance=Provenance(URL, Selection(), None, "",
+                                               live_digest(LIVE_NOW, None, ignore), ignore))
+    path = tmp_path / "plan.json"
+    save(str(path), plan, URL)
+    saved = load(str(path))
+    assert saved.plan.provenance is not None and saved.plan.provenance.ignore == ignore
+    check_stale(saved, Live.from_list([CRM, BUGS, WIKI, replace(BYSTANDER, name="Renamed")]),
+                URL)
+    # a connector the config does manage (unmanaged, not ignored) still moves the digest
+    message = stale_message(saved, Live.from_list([CRM, BUGS, WIKI, BYSTANDER,
+                                                   LiveConnector("id-x", "x", "X")]))
+    assert "live_digest" in message
