@@ -150,3 +150,17 @@ def test_every_event_type_is_documented() -> None:
     assert kinds == {"plan", "result", "wait", "heartbeat", "summary"}
     for kind in kinds:
         assert f"| `{kind}` |" in doc, kind
+
+
+def test_the_documented_events_are_valid_events() -> None:
+    # the wait example once lacked `resets_at`, which the schema requires
+    import jsonschema
+
+    doc = (ROOT / "docs" / "events.md").read_text()
+    schema = json.loads((ROOT / "schemas" / "events.schema.json").read_text())
+    examples = [line for block in re.findall(r"```json\n(.*?)```", doc, re.S)
+                for line in block.splitlines() if line.strip()]
+    assert {json.loads(line)["type"] for line in examples} == {
+        "plan", "result", "wait", "heartbeat", "summary"}
+    for line in examples:
+        jsonschema.validate(json.loads(line), schema)
