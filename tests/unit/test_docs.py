@@ -164,3 +164,16 @@ def test_the_documented_events_are_valid_events() -> None:
         "plan", "result", "wait", "heartbeat", "summary"}
     for line in examples:
         jsonschema.validate(json.loads(line), schema)
+
+
+def test_the_python_api_page_lists_every_setting() -> None:
+    # Settings gained rate_share and allow_http without the page saying so
+    import dataclasses
+
+    from adapter_sync.api import Settings
+
+    doc = (ROOT / "docs" / "python-api.md").read_text()
+    listed = re.search(r"`Settings\(([^`]*)\)`", doc)
+    assert listed, "python-api.md shows no Settings(...) signature"
+    named = [part.split("=")[0].strip() for part in listed.group(1).split(",")]
+    assert named == [f.name for f in dataclasses.fields(Settings)]
