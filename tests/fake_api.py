@@ -7,6 +7,9 @@
   bucket; ``Retry-After`` and ``X-RateLimit-*`` in every style the contract says to survive; a
   server clock off ours; a budget shared with others), as an httpx transport handler.
 - :func:`connect_error`: a connection error chained as httpx raises it (DNS, TLS).
+- :func:`serve_body`: a real HTTP server on 127.0.0.1 answering every GET with one body,
+  recording the paths asked for (for answers the sandbox cannot give, and for what must never
+  be fetched).
 - :func:`run_virtual`: runs a coroutine on an event loop whose clock is virtual: time jumps to
   the next timer whenever every task waits, so minutes of rate limiting take milliseconds and
   every run is identical. The client under test gets ``clock=loop.time`` and a wall clock
@@ -18,12 +21,15 @@ Client tests use these rather than the sandbox, so they do not depend on its cod
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
+import http.server
 import itertools
 import json
 import math
 import selectors
-from collections.abc import Awaitable, Callable
+import threading
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
@@ -90,6 +96,33 @@ class FakeClient:
 
 
 # --------------------------------------------------------------------------- network errors
+
+
+@contextlib.contextmanager
+def serve_body(body: bytes, seen: list[str] | None = None) -> Iterator[int]:
+    """Serve ``body`` as JSON to every GET on 127.0.0.1; yields the port. Each path asked for
+    is appended to ``seen``."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            if seen is not None:
+                seen.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def connect_error(cause: BaseException) -> httpx.ConnectError:

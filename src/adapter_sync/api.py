@@ -14,8 +14,9 @@ Embed exactly what the CLI runs (see docs/python-api.md)::
   :class:`DesiredConnector`), the live state (:class:`Live` of :class:`LiveConnector`), the
   :class:`Selection` of connectors a command manages, the :class:`Plan` (its :class:`Action`\\ s
   with their :class:`FieldChange`\\ s and :class:`Detail`\\ s, the :class:`Safety` verdict (its
-  :class:`Finding`\\ s) under :class:`SafetyRules`, the :class:`PolicyFinding`\\ s, the :class:`Estimate` and :class:`Provenance`), and the :class:`Result`
-  of an apply (one :class:`Outcome` per action);
+  :class:`Finding`\\ s) under :class:`SafetyRules`, the :class:`PolicyFinding`\\ s, the
+  :class:`Estimate` and :class:`Provenance`), and the :class:`Result` of an apply (one
+  :class:`Outcome` per action);
 - the errors: every failure a user can cause is an :class:`AdapterSyncError`
   (:class:`ConfigError` with its :class:`Problem`\\ s at a :class:`Location`, :class:`ApiError`,
   :class:`OutcomeUnknown`, :class:`StalePlanError`, :class:`SafetyError`,

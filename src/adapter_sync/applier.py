@@ -1,4 +1,4 @@
-"""apply(plan, client) -> Result: execute a plan with bounded concurrency.
+"""apply_plan(plan, client) -> Result: execute a plan with bounded concurrency.
 
 - Never re-plans: it does exactly the plan's actions. A create carries the connector it
   declares; when one is found live in its place it is adopted and brought to that declaration

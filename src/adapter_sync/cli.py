@@ -30,17 +30,16 @@ from adapter_sync.secrets import Redactor, read_key
 if TYPE_CHECKING:
     from types import FrameType
 
-    from adapter_sync.engine import (
+    from adapter_sync.api import (
+        ApiKey,
         Desired,
         Engine,
         Outcome,
         Plan,
         Result,
         Selection,
-        Stop,
-        WaitEvent,
     )
-    from adapter_sync.secrets import ApiKey
+    from adapter_sync.engine import Stop, WaitEvent
 
 
 def _context() -> Context:

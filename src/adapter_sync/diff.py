@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from adapter_sync.model import FIELDS, DesiredConnector, Detail, FieldChange, LiveConnector
+from adapter_sync.model import DesiredConnector, Detail, FieldChange, LiveConnector
 
 
 def compare(want: DesiredConnector, have: LiveConnector) -> dict[str, FieldChange]:
@@ -54,7 +54,7 @@ def _changes(pairs: Iterable[tuple[str, Any, Any]]) -> dict[str, FieldChange]:
 def change(field: str, before: Any, after: Any) -> FieldChange:
     """A :class:`FieldChange` for ``field`` with JSON-able values (kinds as sorted lists,
     metadata with sorted keys) and, for structured fields, its details. ``before`` is None for
-    a create. Values of the wrong shape (a hand-edited plan file) get no details."""
+    a create. Values of the wrong shape get no details."""
     if field == "accepted_kinds":
         return FieldChange(_kinds_value(before), _kinds_value(after),
                            _kind_details(before, after))
@@ -62,12 +62,6 @@ def change(field: str, before: Any, after: Any) -> FieldChange:
         return FieldChange(_metadata_value(before), _metadata_value(after),
                            _metadata_details(before, after))
     return FieldChange(before, after)
-
-
-def changes_of(items: Iterable[tuple[str, Any, Any]]) -> dict[str, FieldChange]:
-    """``(field, before, after)`` triples as changes in :data:`FIELDS` order (plan files)."""
-    found = {field: change(field, before, after) for field, before, after in items}
-    return {f: found[f] for f in (*FIELDS, *sorted(set(found) - set(FIELDS))) if f in found}
 
 
 # --- values ----------------------------------------------------------------------------------

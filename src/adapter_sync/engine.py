@@ -14,8 +14,7 @@ and leaves the garbage collector alone. It talks back through :class:`Hooks` (sh
 ask for approval, report each outcome, a stop event), which the CLI, or a platform team's own
 tooling, provides::
 
-    from adapter_sync.engine import Engine, Hooks, Settings
-    from adapter_sync.secrets import read_key
+    from adapter_sync.api import Engine, Hooks, Settings, read_key
 
     engine = Engine(Settings(api_url="https://api.adapter.com/v1", api_key=read_key()))
     planned = engine.plan(["connectors/"])

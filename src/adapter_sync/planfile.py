@@ -37,7 +37,7 @@ from adapter_sync.document import (
     to_document,
 )
 from adapter_sync.errors import AdapterSyncError, StalePlanError
-from adapter_sync.escape import clean
+from adapter_sync.escape import clean, quote
 from adapter_sync.model import (
     InvalidAction,
     Live,
@@ -239,7 +239,7 @@ def load(path: str) -> SavedPlan:
 def _show(field: str, value: Any) -> str:
     if field == "accepted_kinds":
         return clean("[" + ", ".join(sorted(value)) + "]") if value else "[all kinds]"
-    return clean(json.dumps(value, ensure_ascii=False, sort_keys=True))
+    return quote(value)
 
 
 def stale_reasons(plan: Plan, live: Live) -> list[str]:

@@ -16,8 +16,8 @@ Errors are always explained by jsonschema on the instance itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from contextlib import suppress
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from adapter_sync.model import LiveConnector, PolicyFinding, PolicyRule, glob_matcher
@@ -83,6 +83,20 @@ def remote_refs(schema: Any) -> list[tuple[Path, str]]:
     return found
 
 
+@contextmanager
+def _reference_errors() -> Iterator[None]:
+    """A validation that loops on the schema's own references, or meets one it cannot
+    resolve, as a :class:`PolicyError`."""
+    from referencing.exceptions import Unresolvable
+
+    try:
+        yield
+    except RecursionError:
+        raise PolicyError("the schema refers to itself without end") from None
+    except Unresolvable as exc:
+        raise PolicyError(f"cannot resolve a reference: {one_line(str(exc))}") from None
+
+
 class Checker:
     """One rule's schema, compiled once and reused for every connector (see the module
     docstring). Raises :class:`PolicyError` when the schema cannot be used."""
@@ -94,7 +108,6 @@ class Checker:
         from jsonschema.exceptions import SchemaError
         from jsonschema.validators import validator_for
         from referencing import Registry
-        from referencing.exceptions import Unresolvable
 
         if not isinstance(schema, (dict, bool)):
             raise PolicyError(f"a schema is a mapping (or true/false), not {type(schema).__name__}")
@@ -126,32 +139,22 @@ class Checker:
             with suppress(RecursionError):  # a schema nested thousands deep: no projection
                 self._project = _projector(schema)
         self._verdicts: dict[Hashable, bool] = {}
-        try:  # one probe: a schema that loops on itself ({"$ref": "#"}) fails here, once
-            next(self._validator.iter_errors({}), None)
-        except RecursionError:
-            raise PolicyError("the schema refers to itself without end") from None
-        except Unresolvable as exc:
-            raise PolicyError(f"cannot resolve a reference: {one_line(str(exc))}") from None
+        with _reference_errors():  # one probe: a schema that loops on itself ({"$ref": "#"})
+            next(self._validator.iter_errors({}), None)  # fails here, once
 
     def errors(self, instance: Any) -> list[tuple[Path, str, str]]:
         """How ``instance`` breaks the schema: (path in the instance, keyword, jsonschema's
         message on one line), each once; empty when it satisfies it."""
-        from referencing.exceptions import Unresolvable
-
         try:
             key = self._project(instance)
         except (RecursionError, TypeError):
             key = None
         if key is not None and self._verdicts.get(key) is True:
             return []
-        try:
+        with _reference_errors():
             found = list(dict.fromkeys(
                 (tuple(e.absolute_path), str(e.validator), one_line(e.message))
                 for e in self._validator.iter_errors(instance)))
-        except RecursionError:
-            raise PolicyError("the schema refers to itself without end") from None
-        except Unresolvable as exc:
-            raise PolicyError(f"cannot resolve a reference: {one_line(str(exc))}") from None
         if key is not None and len(self._verdicts) < _CACHE_LIMIT:
             self._verdicts[key] = not found
         return found

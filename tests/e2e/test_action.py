@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ghsim import read_outputs
+
 # subprocesses and servers: end to end, over a second each (pytest -m 'not slow' skips)
 pytestmark = pytest.mark.slow
 
@@ -52,27 +54,6 @@ def test_action_yml_is_a_composite_action_with_the_documented_interface() -> Non
     assert "secrets." not in (ROOT / "action.yml").read_text().replace(
         "e.g. secrets.ADAPTER_API_KEY", "")  # an action cannot read secrets; the caller passes them
     assert all("shell" in s for s in steps if "run" in s)  # required in composite actions
-
-
-def read_outputs(path: Path) -> dict[str, str]:
-    """Parse a $GITHUB_OUTPUT file (name=value lines and name<<DELIMITER blocks)."""
-    outputs: dict[str, str] = {}
-    lines = path.read_text().split("\n")
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if "<<" in line:
-            name, delimiter = line.split("<<", 1)
-            end = lines.index(delimiter, i + 1)
-            outputs[name] = "\n".join(lines[i + 1:end])
-            i = end + 1
-        elif "=" in line:
-            name, value = line.split("=", 1)
-            outputs[name] = value
-            i += 1
-        else:
-            i += 1
-    return outputs
 
 
 @pytest.fixture

@@ -44,8 +44,10 @@ def test_getting_started_installs_from_the_repository() -> None:
     install = GETTING_STARTED.split("## Install", 1)[1].split("\n## ", 1)[0]
     assert "git clone https://github.com/OWNER/adapter-sync.git" in install
     assert "pip install .\n" in install
-    assert "pip install 'git+https://github.com/OWNER/adapter-sync@TAG'" in install
-    assert "Replace `OWNER`" in install and "`TAG`" in install  # the placeholders are named
+    # without a clone: pinned to a release tag
+    assert "pip install 'adapter-sync @ git+https://github.com/OWNER/adapter-sync@v0.1.0'" \
+        in install
+    assert "Replace `OWNER`" in install  # the placeholder is named
 
 
 @pytest.mark.parametrize("name", sorted(ACTION["inputs"]))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from test_action import BASH, EXAMPLE, SCRIPT, action_env
-from test_action_inputs import STAGING, action, cli, config
+from test_action_inputs import STAGING, action, cli, config, fake_cli
 
 from fake_github import READ_TOKEN, WRITE_TOKEN, FakeGitHub
 
@@ -294,17 +294,11 @@ def test_the_outputs_read_the_plan_document_2_0(action_env: dict[str, str],
         "safety": {"needs_force": False, "blocked": True, "rules": {}, "findings": [
             {"code": "protected_inactive", "effect": "blocked", "subjects": ["crm-events"],
              "numbers": {}}]}}
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    fake = bin_dir / "adapter-sync"
-    fake.write_text("#!/bin/sh\n"
-                    'case "$1" in\n'
-                    "  validate) echo OK;;\n"
-                    "  plan) echo '## plan'; exit 2;;\n"
-                    f"  show) echo '{json.dumps(document)}';;\n"
-                    "esac\n")
-    fake.chmod(0o755)
-    run = action({**action_env, "PATH": f"{bin_dir}:{action_env['PATH']}"}, tmp_path)
+    run = action({**action_env, **fake_cli(tmp_path, 'case "$1" in\n'
+                                              "  validate) echo OK;;\n"
+                                              "  plan) echo '## plan'; exit 2;;\n"
+                                              f"  show) echo '{json.dumps(document)}';;\n"
+                                              "esac\n")}, tmp_path)
     assert run.code == 0, run.log
     assert {k: run.outputs[k] for k in ("has_changes", "needs_force", "blocked", "create_count",
                                         "update_count", "reactivate_count",
@@ -320,17 +314,11 @@ def test_a_cancelled_run_leaves_the_comment_to_the_newer_one(pr_env: dict[str, s
                                                             tmp_path: Path) -> None:
     # a stand-in adapter-sync whose plan takes long: the run is cancelled meanwhile, as a newer
     # push cancels it (GitHub signals the step's processes)
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
     started = tmp_path / "started"
-    fake = bin_dir / "adapter-sync"
-    fake.write_text("#!/bin/sh\n"
-                    'case "$1" in\n'
-                    "  validate) echo OK;;\n"
-                    f"  plan) touch {started}; sleep 60;;\n"
-                    "esac\n")
-    fake.chmod(0o755)
-    env = {**pr_env, "PATH": f"{bin_dir}:{pr_env['PATH']}", "INPUT_COMMENT": "true",
+    env = {**pr_env, **fake_cli(tmp_path, 'case "$1" in\n'
+                                          "  validate) echo OK;;\n"
+                                          f"  plan) touch {started}; sleep 60;;\n"
+                                          "esac\n"), "INPUT_COMMENT": "true",
            "INPUT_ENVIRONMENT": "staging", "GITHUB_OUTPUT": str(tmp_path / "out"),
            "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
     proc = subprocess.Popen([BASH, str(SCRIPT)], env=env, start_new_session=True,

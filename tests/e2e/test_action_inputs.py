@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_action import BASH, EXAMPLE, ROOT, SCRIPT, action_env, read_outputs
+from test_action import BASH, EXAMPLE, ROOT, SCRIPT, action_env
+
+from ghsim import read_outputs
 
 # subprocesses and servers: end to end, over a second each (pytest -m 'not slow' skips)
 pytestmark = pytest.mark.slow

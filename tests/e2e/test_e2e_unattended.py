@@ -16,6 +16,7 @@ import pytest
 
 from clirun import SRC, run_process
 from conftest import API_KEY
+from fake_api import serve_body
 
 pytestmark = pytest.mark.slow
 
@@ -99,35 +100,16 @@ def test_a_console_that_cannot_encode_the_markers_still_applies(reused_sandbox_s
 def test_a_live_name_with_a_lone_surrogate_does_not_crash_plan(tmp_path: Path) -> None:
     # JSON may carry a lone surrogate ("\\ud800"); the sandbox cannot even store one, so a
     # small server on 127.0.0.1 answers the list call with it
-    import http.server
-    import threading
-
     body = b'[{"connector_id": "id-1", "source_name": "weird", "name": "bad \\ud800 name"}]'
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with serve_body(body) as port:
         cfg = tmp_path / "c.yaml"
         cfg.write_text("connectors:\n  weird: {name: Good}\n")
-        env = {"ADAPTER_API_URL": f"http://127.0.0.1:{server.server_address[1]}/v1",
+        env = {"ADAPTER_API_URL": f"http://127.0.0.1:{port}/v1",
                "ADAPTER_API_KEY": API_KEY, "NO_COLOR": "1"}
         for fmt in ("text", "markdown", "json"):
             shown = run_process(["plan", "--format", fmt, str(cfg)], env)
             assert shown.code == 0 and "Traceback" not in shown.err, shown.err
             assert ("&#92;ud800" if fmt == "markdown" else "\\ud800") in shown.out
-    finally:
-        server.shutdown()
 
 
 def test_the_key_in_live_data_never_reaches_any_output(reused_sandbox_server,

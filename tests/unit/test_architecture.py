@@ -1,6 +1,6 @@
 """The imports read one way (DESIGN.md): cli → engine → config, client, planner, applier,
-render, planfile, importer → document → model. Checked on the source, so a shortcut back up the pipeline
-fails here instead of in review."""
+render, planfile, importer → model (render and planfile through document, the plan's codec).
+Checked on the source, so a shortcut back up the pipeline fails here instead of in review."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ ALLOWED: dict[str, set[str]] = {
     "progress": {"events", *LEAVES},  # the command layer's live display: writes events
     "events": {"render", *LEAVES},  # the apply's typed events (their lines use the views)
     "engine": {"config", "client", "planner", "applier", "render", "planfile", "importer",
-               "document",
                "retry", "sandbox", "secrets", "base", "schemafiles", "atomicfile", "policy",
                *LEAVES},
     "base": {*LEAVES},
@@ -32,7 +31,7 @@ ALLOWED: dict[str, set[str]] = {
     "planfile": {"diff", "document", "atomicfile", "schemafiles", *LEAVES},
     "importer": {"atomicfile", *LEAVES},
     "client": {"retry", "pacing", "classify", "ratelimit", "secrets", *LEAVES},
-    "pacing": {"ratelimit", "retry", *LEAVES},
+    "pacing": {"ratelimit", *LEAVES},
     "classify": {"retry", "secrets", *LEAVES},
     "ratelimit": {"retry", *LEAVES},
     "config": {"schemafiles", "secrets", "policy", *LEAVES},

@@ -128,8 +128,9 @@ def test_the_labels_are_right_whichever_way_the_path_is_given(
         assert all(origin == "drift" for name, (_, origin) in origins.items() if name != "b")
 
 
-def test_a_shallow_clone_says_how_to_fetch_the_base(tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def shallow_feature_clone(tmp_path: Path, *feature: str) -> Path:
+    """A repository declaring `a` on main and `feature` on a branch (an empty commit when none),
+    cloned as actions/checkout makes it: one commit of the branch."""
     origin = tmp_path / "origin"
     origin.mkdir()
     git(origin, "init", "-q")
@@ -137,11 +138,20 @@ def test_a_shallow_clone_says_how_to_fetch_the_base(tmp_path: Path,
     git(origin, "add", ".")
     git(origin, "commit", "-q", "-m", "main")
     git(origin, "checkout", "-q", "-b", "feature")
-    (origin / "connectors.yaml").write_text(yaml("a", "b"))
-    git(origin, "commit", "-q", "-am", "feature")
-    clone = tmp_path / "clone"  # as actions/checkout makes it: one commit of the branch
-    git(tmp_path, "clone", "-q", "--depth", "1", "--branch", "feature",
-        (origin.as_uri()), str(clone))
+    if feature:
+        (origin / "connectors.yaml").write_text(yaml(*feature))
+        git(origin, "commit", "-q", "-am", "feature")
+    else:
+        git(origin, "commit", "-q", "--allow-empty", "-m", "feature")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--depth", "1", "--branch", "feature", origin.as_uri(),
+        str(clone))
+    return clone
+
+
+def test_a_shallow_clone_says_how_to_fetch_the_base(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    clone = shallow_feature_clone(tmp_path, "a", "b")
     monkeypatch.chdir(clone)
     with pytest.raises(AdapterSyncError) as caught:
         load_base("origin/main", ["connectors.yaml"], config.load)
@@ -167,18 +177,7 @@ def test_a_path_absent_at_the_revision_is_an_empty_config(repo: Path) -> None:
 @pytest.mark.parametrize("base", ["main", "origin/main"])
 def test_the_suggested_fetch_makes_the_base_resolve(base: str, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    origin = tmp_path / "origin"
-    origin.mkdir()
-    git(origin, "init", "-q")
-    (origin / "connectors.yaml").write_text(yaml("a"))
-    git(origin, "add", ".")
-    git(origin, "commit", "-q", "-m", "main")
-    git(origin, "checkout", "-q", "-b", "feature")
-    git(origin, "commit", "-q", "--allow-empty", "-m", "feature")
-    clone = tmp_path / "clone"
-    git(tmp_path, "clone", "-q", "--depth", "1", "--branch", "feature", origin.as_uri(),
-        str(clone))
-    monkeypatch.chdir(clone)
+    monkeypatch.chdir(shallow_feature_clone(tmp_path))
     with pytest.raises(AdapterSyncError, match="shallow clone") as caught:
         load_base(base, [], config.load)
     subprocess.run(str(caught.value).split("`")[1].split(), check=True, capture_output=True)

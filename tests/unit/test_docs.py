@@ -150,3 +150,30 @@ def test_every_event_type_is_documented() -> None:
     assert kinds == {"plan", "result", "wait", "heartbeat", "summary"}
     for kind in kinds:
         assert f"| `{kind}` |" in doc, kind
+
+
+def test_the_documented_events_are_valid_events() -> None:
+    # the wait example once lacked `resets_at`, which the schema requires
+    import jsonschema
+
+    doc = (ROOT / "docs" / "events.md").read_text()
+    schema = json.loads((ROOT / "schemas" / "events.schema.json").read_text())
+    examples = [line for block in re.findall(r"```json\n(.*?)```", doc, re.S)
+                for line in block.splitlines() if line.strip()]
+    assert {json.loads(line)["type"] for line in examples} == {
+        "plan", "result", "wait", "heartbeat", "summary"}
+    for line in examples:
+        jsonschema.validate(json.loads(line), schema)
+
+
+def test_the_python_api_page_lists_every_setting() -> None:
+    # Settings gained rate_share and allow_http without the page saying so
+    import dataclasses
+
+    from adapter_sync.api import Settings
+
+    doc = (ROOT / "docs" / "python-api.md").read_text()
+    listed = re.search(r"`Settings\(([^`]*)\)`", doc)
+    assert listed, "python-api.md shows no Settings(...) signature"
+    named = [part.split("=")[0].strip() for part in listed.group(1).split(",")]
+    assert named == [f.name for f in dataclasses.fields(Settings)]

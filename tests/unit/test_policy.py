@@ -5,9 +5,7 @@ environments, and hostile input refused without a network request."""
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from adapter_sync.engine import Engine, Settings
 from adapter_sync.errors import ConfigError
 from adapter_sync.model import LiveConnector, PolicyFinding
 from clirun import run
+from fake_api import serve_body
 
 REPO = Path(__file__).resolve().parents[2]
 OWNER = "{required: [metadata], properties: {metadata: {required: [owner]}}}"
@@ -284,28 +283,8 @@ def test_the_rules_of_an_included_file_are_checked_too(tmp_path: Path) -> None:
 def listening() -> Iterator[tuple[int, list[str]]]:
     """A local HTTP server that records every request it receives."""
     seen: list[str] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            seen.append(self.path)
-            body = json.dumps({"type": "object"}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1], seen
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_body(json.dumps({"type": "object"}).encode(), seen) as port:
+        yield port, seen
 
 
 def test_a_remote_ref_is_refused_and_nothing_is_fetched(tmp_path: Path, listening) -> None:

@@ -3,8 +3,11 @@
 The language (version 1)::
 
     version: 1                 # optional; only 1 is accepted
+    requires: ">=0.1"          # optional; the adapter-sync versions this file is for (PEP 440)
     prune: false               # optional; may be set in one file, or identically in several
     ignore: ["legacy-*"]       # optional; source_name globs adapter-sync never touches
+    protect: ["billing-*"]     # optional; source_name globs never deactivated
+    safety: {max_deactivate_percent: 30, min_active: 10, small_account_percent: 50}
     defaults:                  # optional; for the connectors of THIS file only
       accepted_kinds: [email]
       metadata: {env: staging}
@@ -33,7 +36,10 @@ Rules beyond the JSON Schema (``schemas/connectors.schema.json``):
   ``${ADAPTER_API_KEY}`` may not be used, and a value, metadata key or source_name holding the
   API key (given by the caller) is refused without ever being shown.
 * A source_name declared twice (in one file or across files), conflicting ``prune``/``ignore``/
-  ``policy`` settings, and a declared connector that an ``ignore`` glob matches are errors.
+  ``protect``/``safety``/``policy`` settings, and a declared connector that an ``ignore`` glob
+  matches are errors.
+* A file's ``requires:`` that this adapter-sync does not satisfy refuses the file, before
+  anything else in it is checked (:mod:`.requires`).
 * Each declared connector is checked against the ``policy`` rules (:mod:`.policyload`): breaking
   an ``error`` rule is a problem; a ``warning`` rule, a warning (``Desired.policy_warnings``).
 
@@ -41,8 +47,9 @@ Every problem is collected and raised together as one :class:`~adapter_sync.erro
 
 One module per job: :mod:`.discovery` (which files), :mod:`.yamlload` (the strict YAML reader,
 every value locatable), :mod:`.interpolate` (``${VAR}``, the API key kept out), :mod:`.schema`
-(the JSON Schema: fast check, located explanations), :mod:`.policyload` (the ``policy:``
-rules), :mod:`.build` (defaults, settings across files, :func:`load`).
+(the JSON Schema: fast check, located explanations), :mod:`.requires` (``requires:``),
+:mod:`.policyload` (the ``policy:`` rules), :mod:`.build` (defaults, settings across files,
+:func:`load`).
 """
 
 from __future__ import annotations

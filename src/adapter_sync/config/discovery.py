@@ -3,8 +3,8 @@
 A folder is searched recursively for ``*.yaml`` and ``*.yml`` files (any case: ``*.YAML`` too),
 skipping hidden files and folders (names starting with ``.``). Symbolic links are followed, to
 files and to folders; a folder reached twice (a link loop, or a link to a folder also reached
-directly) is read once, at its own path when it has one. What cannot be read is an error, never silently skipped: a folder that cannot be listed,
-a broken link. (A file that cannot be read is reported by the reader, at the file.) Files are
+directly) is read once, at its own path when it has one. What cannot be read is an error,
+never silently skipped: a folder that cannot be listed, a broken link. (A file that cannot be read is reported by the reader, at the file.) Files are
 returned sorted by path, each once.
 """
 

@@ -2,7 +2,8 @@
 
 One module a view: :mod:`~adapter_sync.render.text` (terminal), :mod:`~.markdown` (pull
 request, step summary), :mod:`~.json` (the plan document of :mod:`adapter_sync.document`) and
-:mod:`~.result` (what an apply did, as text and as Markdown for a job summary). ``show`` renders a saved plan with the same views.
+:mod:`~.result` (what an apply did, as text and as Markdown for a job summary). ``show``
+renders a saved plan with the same views.
 Every view is deterministic: the same plan gives the same bytes (metadata keys sorted, fields
 in :data:`~adapter_sync.model.FIELDS` order). Values are quoted with ``json.dumps`` so spaces,
 empty strings and control characters are visible, and nothing a hostile name contains can
@@ -13,21 +14,11 @@ cheap.
 
 from __future__ import annotations
 
-from adapter_sync.render.common import (
-    NO_CHANGES,
-    PAST_TENSE,
-    SYMBOLS,
-    finding_sentence,
-    format_kinds,
-    format_value,
-)
-from adapter_sync.render.json import JSON_FORMAT_VERSION, render_json
+from adapter_sync.render.common import SYMBOLS, finding_sentence
+from adapter_sync.render.json import render_json
 from adapter_sync.render.markdown import MARKDOWN_LIMIT, md_escape, render_markdown
 from adapter_sync.render.result import (
-    ASCII_MARKERS,
-    MARKERS,
     RESULT_MARKDOWN_LIMIT,
-    SKIPPED_NAMED,
     outcome_lines,
     render_result,
     render_result_markdown,
@@ -37,8 +28,7 @@ from adapter_sync.render.result import (
 from adapter_sync.render.text import render_text
 
 __all__ = [
-    "ASCII_MARKERS", "JSON_FORMAT_VERSION", "MARKDOWN_LIMIT", "MARKERS", "NO_CHANGES",
-    "PAST_TENSE", "SKIPPED_NAMED", "SYMBOLS", "finding_sentence", "format_kinds",
-    "format_value", "md_escape", "outcome_lines", "render_json", "render_markdown",
-    "render_result", "render_result_markdown", "result_heading", "result_lines", "render_text", "RESULT_MARKDOWN_LIMIT",
+    "MARKDOWN_LIMIT", "RESULT_MARKDOWN_LIMIT", "SYMBOLS", "finding_sentence", "md_escape",
+    "outcome_lines", "render_json", "render_markdown", "render_result", "render_result_markdown",
+    "render_text", "result_heading", "result_lines",
 ]

@@ -3,11 +3,8 @@ holds it, byte for byte."""
 
 from __future__ import annotations
 
-from adapter_sync.document import FORMAT_VERSION, dumps, to_document
+from adapter_sync.document import dumps, to_document
 from adapter_sync.model import Plan
-
-#: The plan document's version ("MAJOR.MINOR"; see ``CHANGELOG.md``).
-JSON_FORMAT_VERSION = FORMAT_VERSION
 
 
 def render_json(plan: Plan, api_url: str | None = None) -> str:

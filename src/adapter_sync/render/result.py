@@ -1,5 +1,5 @@
-"""The result report: what an apply did (``Result`` -> text), and the line each finished
-action streams as it happens."""
+"""The result report: what an apply did (``Result`` -> text, and -> Markdown for a job summary,
+``apply --summary-out``), and the line each finished action streams as it happens."""
 
 from __future__ import annotations
 
