@@ -365,6 +365,24 @@ def test_a_huge_policy_file_is_refused_before_it_is_read(tmp_path: Path) -> None
     assert len(got) == 1 and "too large" in got[0] and "the limit is 10 MB" in got[0]
 
 
+@pytest.mark.parametrize("name", ["zero.json", "zero.yaml"])
+def test_a_policy_file_that_is_a_device_is_refused_without_reading_it(tmp_path: Path,
+                                                                      name: str) -> None:
+    # a symlink committed in a pull request can point anywhere: /dev/zero never ends
+    (tmp_path / name).symlink_to("/dev/zero")
+    path = write(tmp_path, "connectors.yaml", f"policy:\n  - schema: {name}\n")
+    got = problems_of(path)
+    assert got and all("not a regular file" in g for g in got[:-1] or got)
+    assert got[-1].startswith(f"{path}:2:13: policy[0].schema: ")
+
+
+def test_an_included_policy_file_that_is_a_device_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "org.yaml").symlink_to("/dev/zero")
+    path = write(tmp_path, "connectors.yaml", "policy:\n  - include: org.yaml\n")
+    got = problems_of(path)
+    assert got and any("not a regular file" in g for g in got), got
+
+
 def test_an_unknown_schema_dialect_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path, "connectors.yaml",
                  "policy:\n  - schema: {$schema: 'http://example.com/my-dialect'}\n")

@@ -198,3 +198,12 @@ def test_repeated_keys_are_stored_once():
     a, b = doc.data["c"]["a"], doc.data["c"]["b"]
     assert [k for k in a if k == "name"][0] is [k for k in b if k == "name"][0]
     assert list(a["metadata"])[0] is list(b["metadata"])[0]
+
+
+def test_a_path_that_is_not_a_regular_file_is_refused_without_reading_it(tmp_path: Path) -> None:
+    link = tmp_path / "connectors.yaml"
+    link.symlink_to("/dev/zero")  # read to the end, it never ends
+    doc, problems = read(link, "connectors.yaml")
+    assert doc is None
+    assert [str(p) for p in problems] == [
+        "connectors.yaml:1:1: cannot read file: not a regular file"]

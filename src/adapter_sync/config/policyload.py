@@ -125,8 +125,8 @@ def _entry(doc: Document, here: DocPath, raw: dict[str, Any], base: Path,
 def _include(doc: Document, here: DocPath, path: Path,
              problems: list[Problem]) -> list[Entry]:
     where = doc.locate(here)
-    included, found = yamlload.read(path, str(path)) if path.is_file() else (None, [])
-    if not path.is_file():
+    included, found = yamlload.read(path, str(path)) if path.exists() else (None, [])
+    if not path.exists():
         problems.append(Problem(f"{dotted(here)}.include: {path}: no such file", where))
         return []
     if included is None or found:
@@ -168,7 +168,7 @@ def _read_schema(entry: Entry, problems: list[Problem]) -> Any:
     path = Path(entry.schema_file)
     where = f"{dotted(entry.path)}.schema: {path}"
     if path.suffix.lower() in (".yaml", ".yml"):
-        doc, found = yamlload.read(path, str(path)) if path.is_file() else (None, [])
+        doc, found = yamlload.read(path, str(path)) if path.exists() else (None, [])
         if doc is None or found:
             problems.extend(found)
             problems.append(Problem(f"{where}: " + ("cannot be read (see above)" if found
@@ -181,8 +181,11 @@ def _read_schema(entry: Entry, problems: list[Problem]) -> Any:
             problems.append(Problem(f"{where}: too large ({size:,} bytes; the limit is 10 MB)",
                                     entry.locate()))
             return None
-        text = path.read_bytes().decode("utf-8-sig")
-        return json.loads(text)
+        data = yamlload.read_bounded(path)  # never a device such as /dev/zero
+        if len(data) > MAX_BYTES:  # grew since stat
+            problems.append(Problem(f"{where}: too large (the limit is 10 MB)", entry.locate()))
+            return None
+        return json.loads(data.decode("utf-8-sig"))
     except FileNotFoundError:
         reason = "no such file"
     except OSError as exc:

@@ -24,7 +24,9 @@ number, so a schema check rejects it wherever a value is expected; the caller tu
 
 from __future__ import annotations
 
+import errno
 import re
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
@@ -282,6 +284,16 @@ class Document:
         return self.location(target.start_mark) if target is not None else Location(self.file, 1, 1)
 
 
+def read_bounded(path: Path) -> bytes:
+    """The bytes of ``path`` (symlinks followed), at most ``MAX_BYTES + 1`` of them. A path
+    that is not a regular file (a device such as /dev/zero, a FIFO, a folder) raises
+    :class:`OSError` ("not a regular file") without being opened: it may never end."""
+    if not stat.S_ISREG(path.stat().st_mode):
+        raise OSError(errno.EINVAL, "not a regular file")
+    with path.open("rb") as f:
+        return f.read(MAX_BYTES + 1)
+
+
 def read(path: Path, display: str) -> tuple[Document | None, list[Problem]]:
     """Read one file; ``display`` is the name used in messages. Never raises for bad input."""
     def at(line: int = 1, col: int = 1) -> Location:
@@ -291,7 +303,7 @@ def read(path: Path, display: str) -> tuple[Document | None, list[Problem]]:
         size = path.stat().st_size
         if size > MAX_BYTES:
             return None, [Problem(f"file is too large ({size:,} bytes; the limit is 10 MB)", at())]
-        data = path.read_bytes()
+        data = read_bounded(path)
     except OSError as exc:
         return None, [Problem(f"cannot read file: {exc.strerror or exc}", at())]
     if len(data) > MAX_BYTES:  # grew since stat
