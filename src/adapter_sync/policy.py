@@ -83,6 +83,45 @@ def remote_refs(schema: Any) -> list[tuple[Path, str]]:
     return found
 
 
+def dangling_refs(schema: Any) -> list[tuple[Path, str]]:
+    """Every ``$ref`` (``$dynamicRef``, ``$recursiveRef``) of ``schema`` inside it (``#...``)
+    that points at nothing (a JSON pointer or an anchor not there), with where it is, each
+    resolved against the ``$id`` around it, as a validator would: found once, when the rule is
+    compiled, not by each connector that reaches it."""
+    from urllib.parse import urljoin
+
+    from referencing import Registry
+    from referencing.exceptions import Unresolvable
+    from referencing.jsonschema import DRAFT202012, specification_with
+
+    if not isinstance(schema, dict):
+        return []
+    dialect = schema.get("$schema")
+    spec = specification_with(dialect if isinstance(dialect, str) else "", default=DRAFT202012)
+    root = spec.create_resource(schema)
+    base = root.id() or ""
+    resolver = Registry(retrieve=_refuse_retrieval).with_resource(  # type: ignore[call-arg]
+        base, root).resolver_with_root(root)
+    found: list[tuple[Path, str]] = []
+    stack: list[tuple[Path, Any, str]] = [((), schema, base)]
+    while stack:
+        path, node, uri = stack.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("$id"), str):
+                uri = urljoin(uri, node["$id"])
+            for key in _REF_KEYWORDS:
+                ref = node.get(key)
+                if isinstance(ref, str) and ref.startswith("#"):
+                    try:
+                        resolver.lookup(urljoin(uri, ref))
+                    except (Unresolvable, ValueError, KeyError, TypeError):
+                        found.append(((*path, key), ref))
+            stack.extend(((*path, k), v, uri) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend(((*path, i), v, uri) for i, v in enumerate(node))
+    return sorted(found, key=lambda item: [str(p) for p in item[0]])
+
+
 @contextmanager
 def _reference_errors() -> Iterator[None]:
     """A validation that loops on the schema's own references, or meets one it cannot
@@ -132,6 +171,10 @@ class Checker:
                               tuple(exc.absolute_path)) from None
         except RecursionError:
             raise PolicyError("not a valid JSON Schema: nested too deeply") from None
+        broken = dangling_refs(schema)
+        if broken:
+            path, ref = broken[0]
+            raise PolicyError(f"refers to {ref!r}, which is not in the schema", path)
         self._validator = cls(schema, registry=Registry(  # type: ignore[call-arg]
             retrieve=_refuse_retrieval))
         self._project: Callable[[Any], Hashable] = _freeze

@@ -317,6 +317,27 @@ def test_a_relative_ref_is_refused_too(tmp_path: Path) -> None:
     assert "refers to 'other.json' outside the schema" in problems_of(path)[0]
 
 
+@pytest.mark.parametrize(("schema", "at", "ref"), [
+    ("{properties: {metadata: {$ref: '#/$defs/owner'}}}", "properties.metadata.$ref",
+     "#/$defs/owner"),
+    ("{$id: 'https://example.com/p/', properties: {name: {$ref: '#/definitions/x'}},"
+     " definitions: {z: {type: string}}}", "properties.name.$ref", "#/definitions/x"),
+    ("{$defs: {x: {$anchor: owner}}, items: {$ref: '#ownr'}}", "items.$ref", "#ownr"),
+])
+def test_a_local_ref_to_nowhere_is_an_error_at_the_rule_not_at_each_connector(
+        tmp_path: Path, schema: str, at: str, ref: str) -> None:
+    path = write(tmp_path, "connectors.yaml", f"""policy:
+  - schema: {schema}
+connectors:
+  a: {{name: A}}
+  b: {{name: B}}
+""")
+    got = problems_of(path)
+    assert len(got) == 1, got
+    assert got[0].startswith(f"{path}:2:")
+    assert f"policy[0].schema.{at}: refers to {ref!r}, which is not in the schema" in got[0]
+
+
 def test_the_validator_itself_refuses_to_retrieve(listening) -> None:
     """Belt and braces: a reference the static check does not see (an $id base making '#...'
     remote is not one, but the registry is the last guard) is never retrieved."""
