@@ -43,6 +43,13 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 python="${PYTHON:-python3}"
 
+command_data() {  # command_data TEXT: TEXT as workflow-command data (%, CR, LF escaped), so an
+  # input quoted in an annotation can never end the line and start a command of its own
+  local text="${1//'%'/%25}"
+  text="${text//$'\r'/%0D}"
+  printf '%s' "${text//$'\n'/%0A}"
+}
+
 output() {  # output NAME VALUE  (multi-line safe)
   [[ -n "${GITHUB_OUTPUT:-}" ]] || return 0
   local delimiter
@@ -76,7 +83,7 @@ boolean_input() {  # boolean_input NAME VALUE: prints true or false, or fails
   case "$2" in
     true | True | TRUE) echo true ;;
     false | False | FALSE | "") echo false ;;
-    *) echo "::error::input '$1' must be true or false, not '$2'" >&2; return 1 ;;
+    *) echo "::error::$(command_data "input '$1' must be true or false, not '$2'")" >&2; return 1 ;;
   esac
 }
 
@@ -139,7 +146,7 @@ trap on_exit EXIT
 trap 'cancelled=true; exit 130' INT TERM
 
 error() {  # error MESSAGE: a GitHub error annotation, then exit 1
-  echo "::error::$1"
+  echo "::error::$(command_data "$1")"
   exit 1
 }
 
@@ -269,8 +276,9 @@ ensure_base() {
     ref="+refs/heads/${base#*/}:refs/remotes/$base"
   fi
   git remote | grep -qxF "$remote" || return 0
-  echo "::group::git fetch $remote (the base $base is not in this checkout)"
-  git fetch --no-tags --depth=1 "$remote" "$ref" || echo "::warning::cannot fetch the base $base from $remote"
+  echo "::group::$(command_data "git fetch $remote (the base $base is not in this checkout)")"
+  git fetch --no-tags --depth=1 "$remote" "$ref" \
+    || echo "::warning::$(command_data "cannot fetch the base $base from $remote")"
   echo "::endgroup::"
 }
 
@@ -293,7 +301,7 @@ if [[ "$command" == apply && -n "$plan_file" ]]; then
   # Apply a saved plan (made and reviewed in an earlier job): no config is read, no new plan.
   [[ -f "$plan_file" ]] || error "input plan-file: no saved plan at '$plan_file'"
   split_args all >"$workdir/apply-args"
-  echo "::group::adapter-sync show $plan_file"
+  echo "::group::$(command_data "adapter-sync show $plan_file")"
   "${sync[@]}" show "$plan_file" --format markdown ${full_plan_args[@]+"${full_plan_args[@]}"} \
     | tee "$markdown_file" || error "cannot read the saved plan '$plan_file'"
   echo "::endgroup::"

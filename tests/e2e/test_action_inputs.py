@@ -355,6 +355,26 @@ def test_an_environment_that_would_break_the_marker_is_refused(action_env: dict[
     assert run.outputs == {"comment-marker": marker}
 
 
+@pytest.mark.parametrize("inputs", [
+    {"environment": "x\n::warning::injected"}, {"command": "plan2\n::warning::injected"},
+    {"comment": "yes\n::warning::injected"}, {"drift-issue": "no\r\n::warning::injected"},
+    {"command": "apply", "plan_file": "nope\n::warning::injected"},
+    {"command": "%0A::warning::injected"},
+])
+def test_an_input_in_an_error_annotation_cannot_start_a_workflow_command(
+        action_env: dict[str, str], tmp_path: Path, inputs: dict[str, str]) -> None:
+    # GitHub reads each line of the log as a possible workflow command: a newline (or an
+    # encoded one, "%0A", which GitHub decodes) in a quoted input must stay inside the error
+    run = action(action_env, tmp_path, **{k.replace("-", "_"): v for k, v in inputs.items()})
+    assert run.code == 1
+    errors = [line for line in run.log.splitlines() if line.startswith("::error::")]
+    assert len(errors) == 1, run.log
+    assert not any(line.startswith("::warning::") for line in run.log.splitlines()), run.log
+    # GitHub shows the message decoded (%0A a line break, %25 a percent sign): the input as given
+    shown = (errors[0].replace("%0A", "\n").replace("%0D", "\r").replace("%25", "%"))
+    assert list(inputs.values())[-1] in shown
+
+
 def test_a_failed_validate_closes_its_log_group(action_env: dict[str, str],
                                                 tmp_path: Path) -> None:
     bad = config(tmp_path / "bad", "version: 1\nconnectors:\n  Not A Slug:\n    name: x\n")
