@@ -3,7 +3,9 @@
 # The logic of the adapter-sync GitHub Action (action.yml calls this after installing).
 #
 # Environment (set by action.yml from its inputs; set them yourself to run it anywhere):
-#   INPUT_PATHS          files/folders to read, separated by spaces or newlines (default connectors/)
+#   INPUT_PATHS          files/folders to read (default connectors/): one per line when the
+#                        input has several lines (a path may then hold spaces), else
+#                        separated by spaces
 #   INPUT_COMMAND        plan (default) or apply
 #   INPUT_ARGS           extra arguments, split like a shell does (quotes, backslashes) but never
 #                        expanded or evaluated, e.g. "--prune --include 'team-a-*' --force".
@@ -291,10 +293,22 @@ show_whole() {
   echo "::endgroup::"
 }
 
-set -f  # paths: split on whitespace (GitHub inputs are strings); no globbing
-# shellcheck disable=SC2206
-paths=(${INPUT_PATHS:-connectors/})
-set +f
+# paths: one per line when the input has several lines (`paths: |`; a path may then hold
+# spaces; blank lines skipped, each trimmed), else separated by whitespace. Never globbed.
+paths=()
+if [[ "${INPUT_PATHS:-}" == *$'\n'* ]]; then
+  while IFS= read -r line; do
+    line="${line#"${line%%[![:space:]]*}"}"
+    line="${line%"${line##*[![:space:]]}"}"
+    if [[ -n "$line" ]]; then paths+=("$line"); fi
+  done <<<"$INPUT_PATHS"
+else
+  set -f
+  # shellcheck disable=SC2206
+  paths=(${INPUT_PATHS:-})
+  set +f
+fi
+if ((${#paths[@]} == 0)); then paths=(connectors/); fi
 
 plan_file="${INPUT_PLAN_FILE:-}"
 if [[ "$command" == apply && -n "$plan_file" ]]; then

@@ -375,6 +375,19 @@ def test_an_input_in_an_error_annotation_cannot_start_a_workflow_command(
     assert list(inputs.values())[-1] in shown
 
 
+def test_paths_on_several_lines_may_hold_spaces(action_env: dict[str, str],
+                                                 tmp_path: Path) -> None:
+    # one path per line when the input has several lines (as `paths: |` writes them): a folder
+    # whose name has a space can be named; on one line, spaces still separate paths
+    spaced = config(tmp_path / "team a" / "connectors", STAGING)
+    other = config(tmp_path / "team-b", "version: 1\nconnectors:\n  other-one: {name: O}\n")
+    run = action(action_env, tmp_path, paths=f"  {spaced}  \n\n{other}\n")
+    assert run.code == 0, run.log
+    assert run.outputs["create_count"] == "4"
+    run = action(action_env, tmp_path, paths=f"{other} {other}")
+    assert run.code == 0, run.log
+
+
 def test_a_failed_validate_closes_its_log_group(action_env: dict[str, str],
                                                 tmp_path: Path) -> None:
     bad = config(tmp_path / "bad", "version: 1\nconnectors:\n  Not A Slug:\n    name: x\n")
