@@ -28,6 +28,7 @@ READ_TOKEN = "ghs_fake_read_token_0123456789"
 class FakeGitHub:
     repo: str = "acme/connectors"
     page_size: int = 100
+    api_prefix: str = ""  # GitHub Enterprise Server serves the API under /api/v3
     comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     issues: list[dict[str, Any]] = field(default_factory=list)
     requests: list[tuple[str, str, str]] = field(default_factory=list)  # method, path, auth
@@ -106,7 +107,7 @@ class FakeGitHub:
         return 200, chunk, link
 
     def route(self, method: str, path: str, body: Any, base: str) -> tuple[int, Any, str]:
-        prefix = f"/repos/{self.repo}"
+        prefix = f"{self.api_prefix}/repos/{self.repo}"
         route = urlsplit(path).path
         if not route.startswith(prefix + "/"):
             return 404, {"message": "Not Found"}, ""

@@ -92,6 +92,25 @@ def test_the_comment_is_found_on_a_later_page(pr_env: dict[str, str], github: Fa
     assert len(gets) == 3 and "page=3" in gets[-1]
 
 
+@pytest.mark.parametrize("slash", ["", "/"])
+def test_github_enterprise_api_under_a_path_prefix(pr_env: dict[str, str], github: FakeGitHub,
+                                                   tmp_path: Path, slash: str) -> None:
+    # GitHub Enterprise Server sets GITHUB_API_URL to https://HOST/api/v3: every call and every
+    # next page stays under that prefix
+    github.api_prefix, github.page_size = "/api/v3", 2
+    github.comments[PR] = [{"id": i, "body": f"chatter {i}", "user": {"type": "User"}}
+                           for i in range(1, 6)]
+    github.comments[PR].append({"id": 999, "body": "<!-- adapter-sync-plan:staging -->\nold",
+                                "user": {"type": "Bot"}})
+    env = {**pr_env, "GITHUB_API_URL": github.url + "/api/v3" + slash}
+    run = action(env, tmp_path, environment="staging", comment="true")
+    assert run.code == 0, run.log
+    assert "3 to create" in github.bodies(PR)[5] and len(github.bodies(PR)) == 6
+    assert all(p.startswith("/api/v3/repos/") for _m, p, _a in github.requests)
+    assert len([m for m, _p, _a in github.requests if m == "GET"]) == 3
+    assert WRITE_TOKEN not in run.log
+
+
 def test_a_token_that_cannot_write_comments_fails_clearly(pr_env: dict[str, str],
                                                           github: FakeGitHub,
                                                           tmp_path: Path) -> None:
