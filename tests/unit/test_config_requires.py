@@ -51,7 +51,9 @@ def test_an_unsatisfied_requirement_names_both_versions_and_where(tmp_path: Path
     ('"=>0.3"', "'=>0.3' is not a version specifier"),
     ('"0.3"', "'0.3' is not a version specifier"),
     ("0.3", "expected a version specifier such as \">=0.3\", got a number"),
-    ('""', "expected a version specifier"),
+    ('""', "expected a version specifier such as \">=0.3\", got an empty string"),
+    ('"  "', "expected a version specifier such as \">=0.3\", got an empty string"),
+    ('"^0.3"', "'^0.3' is not a version specifier"),
 ])
 def test_an_invalid_specifier_is_refused_with_its_position(tmp_path: Path, requires: str,
                                                            says: str) -> None:

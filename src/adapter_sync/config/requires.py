@@ -23,7 +23,8 @@ def requires_problem(doc: Document, version: str = __version__) -> Problem | Non
     where = doc.locate(("requires",))
     if not isinstance(spec, str) or not spec.strip():
         return Problem(f"requires: expected a version specifier such as \">=0.3\", got "
-                       f"{describe(spec)}", where)
+                       f"{'an empty string' if isinstance(spec, str) else describe(spec)}",
+                       where)
     try:
         allowed = SpecifierSet(spec)
     except InvalidSpecifier:
