@@ -837,6 +837,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = 1
     except ConfigError as exc:
         _github_annotations(exc, context.error_redactor())
+        if exc.warnings:  # every violation listed, the warnings too
+            _github_annotations(ConfigError(exc.warnings), context.error_redactor(), "warning")
+            for problem in exc.warnings:
+                say(f"Warning: {_one_line(str(problem))}")
         for problem in exc.problems:
             say(_one_line(str(problem)))
         n = len(exc.problems)

@@ -47,10 +47,12 @@ class AdapterSyncError(Exception):
 
 
 class ConfigError(AdapterSyncError):
-    """The configuration is invalid. Carries every problem found, not only the first."""
+    """The configuration is invalid. Carries every problem found, not only the first, and the
+    ``warnings`` (``warning`` policy rules broken) found with them, shown too."""
 
-    def __init__(self, problems: Iterable[Problem]) -> None:
+    def __init__(self, problems: Iterable[Problem], warnings: Iterable[Problem] = ()) -> None:
         self.problems: tuple[Problem, ...] = tuple(problems)
+        self.warnings: tuple[Problem, ...] = tuple(warnings)
         super().__init__("\n".join(str(p) for p in self.problems) or "invalid configuration")
 
 

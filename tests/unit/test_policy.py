@@ -136,6 +136,34 @@ connectors:
                           "short: 'The company wiki' is too long\n")
 
 
+def test_warnings_are_shown_too_when_an_error_fails_validate(tmp_path: Path) -> None:
+    # every violation listed: a warning is not hidden until the errors are fixed
+    path = write(tmp_path, "connectors.yaml", f"""\
+policy:
+  - severity: warning
+    message: names stay short
+    schema: {{properties: {{name: {{maxLength: 5}}}}}}
+  - message: every connector names its owning team
+    schema: {OWNER}
+connectors:
+  wiki:
+    name: The company wiki
+""")
+    warning = (f"{path}:9:11: connectors.wiki.name: policy: names stay short: 'The company "
+               "wiki' is too long")
+    error = (f"{path}:8:3: connectors.wiki: policy: every connector names its owning team: "
+             "'metadata' is a required property")
+    with pytest.raises(ConfigError) as caught:
+        load([str(path)])
+    assert [str(w) for w in caught.value.warnings] == [warning]
+    result = run(["validate", str(path)])
+    assert result.code == 1
+    assert result.err == f"Warning: {warning}\n{error}\n1 error found.\n"
+    result = run(["validate", str(path)], env={"GITHUB_ACTIONS": "true"})
+    assert result.out.splitlines()[0].startswith("::error file=")
+    assert result.out.splitlines()[1].startswith("::warning file=")
+
+
 def test_match_selects_connectors_by_glob_case_sensitively(tmp_path: Path) -> None:
     path = write(tmp_path, "connectors.yaml", """\
 policy:

@@ -108,7 +108,7 @@ def load(paths: Sequence[str] = (), *, env: Mapping[str, str] | None = None,
         if not problems:
             policyload.check_connectors(rules, state.built, problems, warnings, findings)
     if problems:
-        raise ConfigError(_without_key(problems, key))
+        raise ConfigError(_without_key(problems, key), _without_key(warnings, key))
     safety = SafetyRules()
     if state.safety is not None:
         safety = SafetyRules(**{**{"max_deactivate_percent": safety.max_deactivate_percent,
