@@ -41,10 +41,34 @@ class Failure(Exception):
     """A failure the user fixes; its text is the one line shown."""
 
 
+def _origin(url: str) -> tuple[str, str]:
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme.lower(), (parts.netloc.rsplit("@", 1)[-1]).lower()
+
+
+class _SameOrigin(urllib.request.HTTPRedirectHandler):
+    """Follows a redirect only on the API's own scheme and host: urllib would carry the
+    Authorization header (the job's token) to any host an answer points at."""
+
+    def __init__(self, api: str) -> None:
+        super().__init__()
+        self.origin = _origin(api)
+
+    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str,
+                         headers: Any, newurl: str) -> urllib.request.Request | None:
+        if _origin(newurl) != self.origin:
+            scheme, host = _origin(newurl)
+            raise Failure(f"{req.get_method()} {req.full_url.split('?', 1)[0]}: redirected "
+                          f"(HTTP {code}) to another host ({scheme}://{host}); refused: the "
+                          "token is only sent to GITHUB_API_URL")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
 class GitHub:
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self.api = os.environ.get("GITHUB_API_URL", "https://api.github.com").rstrip("/")
+        self.opener = urllib.request.build_opener(_SameOrigin(self.api))
         self.repo = os.environ.get("GITHUB_REPOSITORY", "")
         if not re.fullmatch(r"[\w.-]+/[\w.-]+", self.repo):
             raise Failure(f"GITHUB_REPOSITORY must be OWNER/NAME, not {self.repo!r}")
@@ -62,7 +86,7 @@ class GitHub:
             "Authorization": f"Bearer {self.token}", "User-Agent": "adapter-sync-action",
             **({"Content-Type": "application/json"} if data is not None else {})})
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:
+            with self.opener.open(request, timeout=TIMEOUT) as answer:
                 raw = answer.read()
                 link = answer.headers.get("Link", "")
         except urllib.error.HTTPError as error:

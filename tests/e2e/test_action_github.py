@@ -354,3 +354,59 @@ def test_a_cancelled_run_leaves_the_comment_to_the_newer_one(pr_env: dict[str, s
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     assert github.requests == []  # no "plan failed" notice over the newer run's comment
+
+
+def test_the_token_never_follows_a_redirect_to_another_host(tmp_path: Path) -> None:
+    # urllib keeps the Authorization header across redirects, to any host: the REST helper
+    # must not hand the job's token to wherever an answer points
+    import sys
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[str] = []
+
+    class Elsewhere(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("Authorization", ""))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b"[]")
+
+    other = ThreadingHTTPServer(("127.0.0.1", 0), Elsewhere)
+    target = f"http://127.0.0.1:{other.server_address[1]}/steal"
+
+    class Api(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", target)
+            self.end_headers()
+
+    api = ThreadingHTTPServer(("127.0.0.1", 0), Api)
+    for server in (other, api):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        event = tmp_path / "event.json"
+        event.write_text(json.dumps({"pull_request": {"number": PR}}))
+        body = tmp_path / "body.md"
+        body.write_text("<!-- m -->\nhello\n")
+        env = {**os.environ, "GITHUB_API_URL": f"http://127.0.0.1:{api.server_address[1]}",
+               "GITHUB_REPOSITORY": "acme/connectors", "GITHUB_EVENT_PATH": str(event),
+               "INPUT_GITHUB_TOKEN": WRITE_TOKEN}
+        proc = subprocess.run([sys.executable, str(SCRIPT.parent / "github-rest.py"), "comment",
+                               "<!-- m -->", str(body)], capture_output=True, text=True,
+                              timeout=60, env=env)
+    finally:
+        for server in (other, api):
+            server.shutdown()
+            server.server_close()
+    assert all(WRITE_TOKEN not in auth for auth in seen), seen
+    assert proc.returncode == 1
+    assert "::error title=adapter-sync::GET " in proc.stdout
+    assert "redirected" in proc.stdout and WRITE_TOKEN not in proc.stdout + proc.stderr
