@@ -185,15 +185,20 @@ fi
 full_plan_args=()
 if [[ -n "$full_plan_at" ]]; then full_plan_args=(--full-plan-at "$full_plan_at"); fi
 
-summary() {  # summary FILE: append to the job summary, within GitHub's 1 MiB limit
+summary() {  # summary FILE: append to the job summary, which stays within GitHub's 1 MiB limit
+  # for the whole step (bytes, with what is already there; a cut falls between characters)
   [[ -n "${GITHUB_STEP_SUMMARY:-}" ]] || return 0
-  local limit=$((1000 * 1000))
-  if (($(wc -c <"$1") > limit)); then
-    head -c "$limit" "$1" >>"$GITHUB_STEP_SUMMARY"
-    printf '\n\n_(cut here: the job log holds all of it)_\n' >>"$GITHUB_STEP_SUMMARY"
-  else
-    cat "$1" >>"$GITHUB_STEP_SUMMARY"
-  fi
+  "$python" -c '
+import os, sys
+
+data, target = open(sys.argv[1], "rb").read(), sys.argv[2]
+room = 1_000_000 - (os.path.getsize(target) if os.path.exists(target) else 0)
+if len(data) > room:
+    note = b"\n\n_(cut here: the job log holds all of it)_\n"
+    data = data[:max(0, room - len(note))].decode("utf-8", "ignore").encode("utf-8") + note
+with open(target, "ab") as out:
+    out.write(data)
+' "$1" "$GITHUB_STEP_SUMMARY"
 }
 
 # split_args MODE > FILE: INPUT_ARGS as NUL-separated words. Split with Python's shlex (quotes
@@ -418,13 +423,13 @@ if [[ "$command" == apply && "$has_changes" == true ]]; then
     ${words[@]+"${words[@]}"} 2>&1 | tee "$result_file" || status=$?
   echo "::endgroup::"
   if [[ -n "${GITHUB_STEP_SUMMARY:-}" ]]; then
-    printf '\n' >>"$GITHUB_STEP_SUMMARY"
     if [[ -s "$report_file" ]]; then
-      cat "$report_file" >>"$GITHUB_STEP_SUMMARY"
+      printf '\n' | cat - "$report_file" >"$workdir/apply-summary.md"
     else  # refused before any write (stale, --force, blocked): its last words
-      printf '### Apply FAILED\n\n```\n%s\n```\n' "$(tail -n 20 "$result_file" | cut -c1-2000)" \
-        >>"$GITHUB_STEP_SUMMARY"
+      printf '\n### Apply FAILED\n\n```\n%s\n```\n' "$(tail -n 20 "$result_file" | cut -c1-2000)" \
+        >"$workdir/apply-summary.md"
     fi
+    summary "$workdir/apply-summary.md"
   fi
   if [[ "$status" != 0 ]]; then
     error "adapter-sync apply failed (exit $status)"

@@ -151,6 +151,40 @@ SAFE_PLAN = ("""'{"has_changes": false, "actions": [], "safety": {"needs_force":
              """"reactivate": 0, "deactivate": 0, "total": 0}}'""")
 
 
+CHANGES_PLAN = SAFE_PLAN.replace('"has_changes": false', '"has_changes": true')
+
+
+def test_the_job_summary_stays_under_1_mib_with_the_plan_and_the_apply_report(
+        action_env: dict[str, str], tmp_path: Path) -> None:
+    # GitHub's limit is 1 MiB of bytes per step; the Markdown plan (under 65,000 characters)
+    # and the apply's report (under 200,000) are counted in characters: in 4-byte characters
+    # the two together are over a MiB
+    saved = tmp_path / "plan.json"
+    saved.write_text("{}")
+    wide = "\U0001F600"
+    body = f"""case "$1" in
+  show) case "$*" in
+    *markdown*) python3 -c 'print("\\U0001F600" * 64000)';;
+    *json*) echo {CHANGES_PLAN};;
+    *) echo text;;
+  esac;;
+  apply) while [ $# -gt 0 ]; do
+      if [ "$1" = --summary-out ]; then
+        python3 -c 'import sys; open(sys.argv[1], "w").write("\\U0001F600" * 199000)' "$2"
+      fi
+      shift
+    done;;
+esac
+"""
+    env = {**action_env, **fake_cli(tmp_path, body)}
+    run = action(env, tmp_path, command="apply", plan_file=str(saved))
+    assert run.code == 0, run.log
+    summary = (tmp_path / "run-0" / "summary").read_bytes()
+    assert len(summary) <= 1024 * 1024
+    assert summary.decode("utf-8").startswith(wide)  # cut on a character, never inside one
+    assert "cut here" in summary.decode("utf-8")
+
+
 @pytest.mark.parametrize(("job_key", "input_key", "seen"), [
     ("key-from-the-job", "", "key-from-the-job"),
     ("key-from-the-job", "key-from-the-input", "key-from-the-input"),
