@@ -227,6 +227,8 @@ def load(path: str) -> SavedPlan:
             f"{path}: not a plan file: invalid JSON at line {exc.lineno} column {exc.colno} "
             f"({exc.msg}); the file may be truncated or corrupt"
         ) from exc
+    except RecursionError as exc:  # no plan nests that deep: a hostile or corrupt file
+        raise AdapterSyncError(f"{path}: not a plan file: JSON nested too deeply") from exc
     try:
         return _parse(doc)
     except _Invalid as exc:
