@@ -725,6 +725,9 @@ def import_(context: Context, output: str | None, split_dir: str | None,
     """
     if output and split_dir:
         raise click.UsageError("--output and --split cannot be used together")
+    if split_dir == "-":  # a folder of files can't be stdout: never a folder named '-'
+        raise AdapterSyncError("--split needs a folder, and '-' is none: use -o - to write "
+                               "one file to stdout")
     if output == "-":
         output = None  # stdout, as Unix tools read '-'
     imported = context.engine().import_(output=output, split_dir=split_dir,

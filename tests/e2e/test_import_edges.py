@@ -134,3 +134,14 @@ def test_a_connector_holding_the_key_is_left_out_not_masked(tmp_path: Path) -> N
     assert key not in done.out + done.err
     plan = run(["plan", str(out)], env)
     assert plan.code == 0 and "No changes" in plan.out, plan.out + plan.err
+
+
+def test_split_into_dash_is_refused_not_a_folder_named_dash(sandbox, tmp_path: Path,
+                                                            monkeypatch) -> None:
+    """``-`` is stdout to ``-o``; to ``--split`` (one file per connector) it can mean nothing
+    else, so it is refused rather than made a folder named ``-``."""
+    monkeypatch.chdir(tmp_path)
+    done = run(["import", "--split", "-"], sandbox)
+    assert done.code == 1
+    assert "--split" in done.err and "-o -" in done.err and len(done.err.splitlines()) == 1
+    assert not (tmp_path / "-").exists()
