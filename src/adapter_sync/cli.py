@@ -453,10 +453,17 @@ def plan(context: Context, paths: Sequence[str], format: str, prune: bool,
          include: Sequence[str], exclude: Sequence[str], base: str | None, out: str | None,
          detailed_exitcode: bool, full_plan_at: str | None) -> int:
     """Show what apply would change. Reads the API; never writes to it."""
+    if out == "-":  # never a file named '-'; the document on stdout is --format json
+        raise AdapterSyncError("--out needs a file; for the plan document on stdout use "
+                               "--format json")
     engine = context.engine()
     planned = engine.plan(paths, prune=prune, selection=_selection(include, exclude),
                           base=base)
     if planned.desired is not None:
+        if out and any(os.path.realpath(out) == os.path.realpath(f)
+                       for f in planned.desired.files):
+            raise AdapterSyncError(f"--out {out}: that is a config file this plan read; "
+                                   "save the plan elsewhere (e.g. plan.json)")
         _policy_warnings(planned.desired)
     colour = _use_color()
     # color=: click would strip the codes off a non-terminal even when FORCE_COLOR asked
