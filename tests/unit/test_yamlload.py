@@ -198,3 +198,32 @@ def test_repeated_keys_are_stored_once():
     a, b = doc.data["c"]["a"], doc.data["c"]["b"]
     assert [k for k in a if k == "name"][0] is [k for k in b if k == "name"][0]
     assert list(a["metadata"])[0] is list(b["metadata"])[0]
+
+
+def test_an_endless_file_is_too_large_not_read_forever(tmp_path: Path) -> None:
+    """``validate /dev/zero`` (stat says 0 bytes) read until memory ran out: the read itself
+    stops past the limit. A FIFO stands in: its writer gives up (closes) only after three
+    times the limit, so a reader that reads to the end takes it all."""
+    import os
+    import threading
+
+    fifo = tmp_path / "endless.yaml"
+    os.mkfifo(fifo)
+    fed: list[int] = [0]
+
+    def feed() -> None:
+        with open(fifo, "wb") as f:
+            chunk = b"#" * 65536
+            try:
+                while fed[0] < 3 * MAX_BYTES:
+                    f.write(chunk)
+                    fed[0] += len(chunk)
+            except BrokenPipeError:  # the reader stopped and closed: what we want
+                pass
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    doc, problems = read(fifo, "endless.yaml")
+    writer.join()
+    assert doc is None and "file is too large" in problems[0].message
+    assert fed[0] < 2 * MAX_BYTES  # the reader stopped at the limit, not at the end

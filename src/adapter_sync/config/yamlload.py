@@ -291,10 +291,11 @@ def read(path: Path, display: str) -> tuple[Document | None, list[Problem]]:
         size = path.stat().st_size
         if size > MAX_BYTES:
             return None, [Problem(f"file is too large ({size:,} bytes; the limit is 10 MB)", at())]
-        data = path.read_bytes()
+        with path.open("rb") as f:  # bounded: /dev/zero or a pipe has no size to stat
+            data = f.read(MAX_BYTES + 1)
     except OSError as exc:
         return None, [Problem(f"cannot read file: {exc.strerror or exc}", at())]
-    if len(data) > MAX_BYTES:  # grew since stat
+    if len(data) > MAX_BYTES:  # grew since stat, or had no size to stat
         return None, [Problem("file is too large (the limit is 10 MB)", at())]
     return parse(data, display)
 
