@@ -95,7 +95,11 @@ def _revision(base: str) -> str:
 
 def _fetch_command(base: str) -> str:
     """The command that fetches ``base`` into a shallow clone under the name it was given
-    (a plain ``git fetch origin main`` updates no ``origin/main`` in a single-branch clone)."""
+    (a plain ``git fetch origin main`` updates no ``origin/main`` in a single-branch clone).
+    A revision relative to another (``HEAD~1``, ``main^``, ``@{u}``) names no ref to fetch:
+    the history it reaches back into is fetched whole."""
+    if base.startswith("HEAD") or any(c in base for c in "~^@{}:"):
+        return "git fetch --unshallow"
     try:
         remotes = _git("remote", what="git remote").split()
     except AdapterSyncError:

@@ -185,6 +185,18 @@ class Context:
 ENV_PREFIX = "ADAPTER_SYNC"
 
 
+class Number(click.FloatRange):
+    """A number in a range, never NaN: NaN compares false with every bound, so a range alone
+    let ``--deadline nan`` run with no deadline at all."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if number != number:  # NaN, the one float unequal to itself
+            self.fail(f"{value!r} is not a number.", param, ctx)
+        return number
+
+
 def envvar_name(prefix: str, option: click.Option) -> str:
     """``prefix``'s variable for ``option``: named for its long flag (``--plan`` → ``PLAN``),
     never for the Python name it is stored under (``plan_file``)."""
@@ -273,11 +285,11 @@ GLOBAL_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
     (("--max-attempts",), dict(type=click.IntRange(1, 100), default=8, show_default=True,
                                help="Attempts per API call (retries on 429, 5xx and network "
                                "errors).")),
-    (("--deadline",), dict(type=click.FloatRange(1, 3600), default=120.0, show_default=True,
+    (("--deadline",), dict(type=Number(1, 3600), default=120.0, show_default=True,
                            help="Seconds one API call may take, retries included.")),
-    (("--max-rps",), dict(type=click.FloatRange(0.1, 10000), default=None,
+    (("--max-rps",), dict(type=Number(0.1, 10000), default=None,
                           help="Pace requests to at most this many per second.")),
-    (("--rate-share",), dict(type=click.FloatRange(0, 1, min_open=True), default=1.0,
+    (("--rate-share",), dict(type=Number(0, 1, min_open=True), default=1.0,
                              show_default=True, metavar="FRACTION",
                              help="Use at most this share of the rate limit the API announces "
                              "(leave the rest to other integrations on the same key).")),
@@ -285,7 +297,7 @@ GLOBAL_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
                              help="Allow plain http:// to HOST (repeatable), e.g. a sandbox "
                              "reached by its service name in CI. Only loopback is allowed "
                              "without it.")),
-    (("--backoff-base",), dict(type=click.FloatRange(0, 60), default=0.5, hidden=True,
+    (("--backoff-base",), dict(type=Number(0, 60), default=0.5, hidden=True,
                                envvar="ADAPTER_SYNC_BACKOFF_BASE",
                                help="Seconds of the first retry backoff (for tests).")),
 )
@@ -441,10 +453,17 @@ def plan(context: Context, paths: Sequence[str], format: str, prune: bool,
          include: Sequence[str], exclude: Sequence[str], base: str | None, out: str | None,
          detailed_exitcode: bool, full_plan_at: str | None) -> int:
     """Show what apply would change. Reads the API; never writes to it."""
+    if out == "-":  # never a file named '-'; the document on stdout is --format json
+        raise AdapterSyncError("--out needs a file; for the plan document on stdout use "
+                               "--format json")
     engine = context.engine()
     planned = engine.plan(paths, prune=prune, selection=_selection(include, exclude),
                           base=base)
     if planned.desired is not None:
+        if out and any(os.path.realpath(out) == os.path.realpath(f)
+                       for f in planned.desired.files):
+            raise AdapterSyncError(f"--out {out}: that is a config file this plan read; "
+                                   "save the plan elsewhere (e.g. plan.json)")
         _policy_warnings(planned.desired)
     colour = _use_color()
     # color=: click would strip the codes off a non-terminal even when FORCE_COLOR asked
@@ -630,11 +649,11 @@ def _stop_on_signals(display: _ApplyDisplay) -> Iterator[None]:
               show_default=True, help="json: newline-delimited JSON events on stdout (the "
               "plan, a result for every action, waits, heartbeats, then a summary; "
               "docs/events.md); human text goes to stderr.")
-@option("--max-duration", type=click.FloatRange(min=0, min_open=True), default=None,
+@option("--max-duration", type=Number(min=0, min_open=True), default=None,
               metavar="SECONDS", help="After this long, start no new actions and send none "
               "still waiting (e.g. for the rate limit), finish those in flight, report, exit 1 "
               "if any was left (a re-run continues).")
-@option("--heartbeat", type=click.FloatRange(min=0.1), default=10.0, hidden=True,
+@option("--heartbeat", type=Number(min=0.1), default=10.0, hidden=True,
               envvar="ADAPTER_SYNC_HEARTBEAT",
               help="Seconds of silence before a heartbeat line off a terminal.")
 @option("--summary-out", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
@@ -713,6 +732,9 @@ def import_(context: Context, output: str | None, split_dir: str | None,
     """
     if output and split_dir:
         raise click.UsageError("--output and --split cannot be used together")
+    if split_dir == "-":  # a folder of files can't be stdout: never a folder named '-'
+        raise AdapterSyncError("--split needs a folder, and '-' is none: use -o - to write "
+                               "one file to stdout")
     if output == "-":
         output = None  # stdout, as Unix tools read '-'
     imported = context.engine().import_(output=output, split_dir=split_dir,
@@ -741,18 +763,18 @@ def sandbox() -> None:
 @option("--port", type=click.IntRange(0, 65535), default=8787, show_default=True)
 @option("--db", default=None, help="SQLite file holding the state "
               "[default: .adapter-sync/sandbox.db].")
-@option("--latency", type=click.FloatRange(min=0), default=0.0, help="Seconds added to every request.")
-@option("--error-rate", type=click.FloatRange(0, 1), default=0.0, help="Share of 5xx answers.")
-@option("--rate-limit-rate", type=click.FloatRange(0, 1), default=0.0,
+@option("--latency", type=Number(min=0), default=0.0, help="Seconds added to every request.")
+@option("--error-rate", type=Number(0, 1), default=0.0, help="Share of 5xx answers.")
+@option("--rate-limit-rate", type=Number(0, 1), default=0.0,
               help="Share of 429 answers (with Retry-After).")
-@option("--drop-rate", type=click.FloatRange(0, 1), default=0.0,
+@option("--drop-rate", type=Number(0, 1), default=0.0,
               help="Share of writes committed, then answered by a dropped connection.")
 @option("--seed", type=int, default=None, help="Seed for the fault dice.")
 @option("--rate-limit", type=click.Choice(["fixed_window", "token_bucket"]), default=None,
               help="A real rate limiter (X-RateLimit-* on every answer, 429 over the limit).")
 @option("--rate-limit-requests", type=click.IntRange(min=1), default=60, show_default=True,
               help="Requests per window (fixed window) or bucket size (token bucket).")
-@option("--rate-limit-window", type=click.FloatRange(min=0, min_open=True), default=60.0,
+@option("--rate-limit-window", type=Number(min=0, min_open=True), default=60.0,
               show_default=True, help="Window seconds (the bucket refills this fast).")
 @option("--retry-after-style", default="seconds", show_default=True,
               type=click.Choice(["seconds", "fractional", "zero", "date", "none"]),
@@ -761,7 +783,7 @@ def sandbox() -> None:
               show_default=True, help="X-RateLimit-Reset as epoch seconds, or left out.")
 @option("--clock-offset", type=float, default=0.0, show_default=True,
               help="Seconds the server's clock is ahead (negative: behind) of this machine's.")
-@option("--shared-usage", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+@option("--shared-usage", type=Number(0, 1), default=0.0, show_default=True,
               help="Share of the budget other integrations on the same key spend.")
 def sandbox_serve(host: str, port: int, db: str | None, **faults: Any) -> int:
     """Serve the sandbox over HTTP until Ctrl-C or SIGTERM."""

@@ -257,7 +257,7 @@ class Engine:
 
             live = Live.from_list(await client.list_connectors())
             if saved is not None:
-                planfile.check_stale(saved, live, self.settings.api_url)
+                planfile.check_stale(saved, live, self.settings.api_url, self.redact)
                 plan = saved.plan
             else:
                 assert desired is not None

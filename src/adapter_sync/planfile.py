@@ -21,7 +21,7 @@ import functools
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -227,6 +227,8 @@ def load(path: str) -> SavedPlan:
             f"{path}: not a plan file: invalid JSON at line {exc.lineno} column {exc.colno} "
             f"({exc.msg}); the file may be truncated or corrupt"
         ) from exc
+    except RecursionError as exc:  # no plan nests that deep: a hostile or corrupt file
+        raise AdapterSyncError(f"{path}: not a plan file: JSON nested too deeply") from exc
     try:
         return _parse(doc)
     except _Invalid as exc:
@@ -242,8 +244,11 @@ def _show(field: str, value: Any) -> str:
     return quote(value)
 
 
-def stale_reasons(plan: Plan, live: Live) -> list[str]:
-    """Why ``plan`` no longer fits ``live``, one reason per planned connector; empty if it fits."""
+def stale_reasons(plan: Plan, live: Live,
+                  redact: Callable[[str], str] | None = None) -> list[str]:
+    """Why ``plan`` no longer fits ``live``, one reason per planned connector; empty if it fits.
+    ``redact``: the one the plan file was saved with; live text is compared as the file holds
+    it (a key in a live value is "***" there, and is not a change)."""
     reasons: list[str] = []
     for action in plan.actions:
         now = live.connectors.get(action.source_name)
@@ -258,13 +263,19 @@ def stale_reasons(plan: Plan, live: Live) -> list[str]:
             saved = action.live
             if saved is None:  # a hand-built plan; load() never yields this
                 saved = LiveConnector(action.connector_id or "", action.source_name, "")
-            changed = diff.compare_live(saved, now)
+            changed = diff.compare_live(saved, now if redact is None else _redacted(now, redact))
             if changed:
                 shown = ", ".join(
                     f"{field} {_show(field, c.before)} -> {_show(field, c.after)}"
                     for field, c in changed.items())
                 reasons.append(f"{name} changed live ({shown})")
     return reasons
+
+
+def _redacted(connector: LiveConnector, redact: Callable[[str], str]) -> LiveConnector:
+    """``connector`` with its text as a redacted plan file holds it."""
+    return replace(connector, name=redact(connector.name),
+                   metadata={redact(k): redact(v) for k, v in connector.metadata.items()})
 
 
 def live_digest(live: Live, selection: Selection | None = None,
@@ -280,16 +291,18 @@ def live_digest(live: Live, selection: Selection | None = None,
     return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def check_stale(saved: SavedPlan, live: Live, api_url: str) -> None:
+def check_stale(saved: SavedPlan, live: Live, api_url: str,
+                redact: Callable[[str], str] | None = None) -> None:
     """Refuse (StalePlanError) a saved plan made for another API, or made against live
     connectors that changed since: each planned connector that changed is named; a change
-    elsewhere within the plan's selection (its ``live_digest`` moved) is said as such."""
+    elsewhere within the plan's selection (its ``live_digest`` moved) is said as such.
+    ``redact``: the one the file was saved with (see :func:`stale_reasons`)."""
     if not _same_api(saved.api_url, api_url):
         raise StalePlanError(
             f"saved plan is stale: it was made against {safe_url(saved.api_url)} but the API URL "
             f"is now {safe_url(api_url)} — run plan again against this API"
         )
-    reasons = stale_reasons(saved.plan, live)
+    reasons = stale_reasons(saved.plan, live, redact)
     provenance = saved.plan.provenance
     if not reasons and provenance is not None and provenance.live_digest and \
             live_digest(live, provenance.selection, provenance.ignore) != provenance.live_digest:

@@ -10,7 +10,8 @@
   error lines all go through one instance. Text is redacted *before* it is cut short (a cut
   key is no longer the key); as a second line of defence, a key cut short where a text ends or
   an ellipsis (``…``, ``...``) begins is masked too when :data:`SHOWN_PREFIX` or more of its
-  characters are left.
+  characters are left, and anywhere else (a live value holding a key a field limit cut, shown
+  quoted in a plan) when :data:`SHOWN_ANYWHERE` or more are.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ MASK = "***"
 #: A cut key showing this many of its first characters or more is masked (fewer say nothing
 #: usable: ``pk_live`` is every key's).
 SHOWN_PREFIX = 8
+#: A run of the key's first characters this long is masked wherever it is: 8 beyond the
+#: ``pk_live_`` every key shares, which no ordinary text repeats by chance.
+SHOWN_ANYWHERE = 16
 #: Where a text may have been cut short.
 _CUT_MARKS = ("…", "...")
 
@@ -64,14 +68,17 @@ def read_key(environ: Mapping[str, str] | None = None) -> ApiKey | None:
     return key if key else None
 
 
-def _spellings(secret: str) -> set[str]:
+def _spellings(secret: str) -> dict[str, int]:
     """Every way an output path may spell ``secret``: as is, JSON- and YAML-escaped, and as the
-    Markdown renderer escapes it (``_`` becomes ``&#95;``)."""
+    Markdown renderer escapes it (``_`` becomes ``&#95;``); each with the length of its
+    spelling of the first :data:`SHOWN_ANYWHERE` characters (each escapes character by
+    character, so that is a prefix of the whole spelling)."""
     from adapter_sync.render import md_escape
 
-    forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1],
-             md_escape(secret)}
-    return {f for f in forms if len(f) >= MIN_REDACTABLE}
+    spell = (lambda t: t, lambda t: json.dumps(t)[1:-1],
+             lambda t: json.dumps(t, ensure_ascii=False)[1:-1], md_escape)
+    forms = {f(secret): len(f(secret[:SHOWN_ANYWHERE])) for f in spell}
+    return {f: n for f, n in forms.items() if len(f) >= MIN_REDACTABLE}
 
 
 class Redactor:
@@ -79,6 +86,7 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str | ApiKey | None] = ()) -> None:
         self._forms: tuple[str, ...] = ()
+        self._anywhere: dict[str, int] = {}  # form -> its spelling of SHOWN_ANYWHERE characters
         for secret in secrets:
             self.add(secret)
 
@@ -86,7 +94,9 @@ class Redactor:
         value = secret.reveal() if isinstance(secret, ApiKey) else (secret or "").strip()
         if len(value) < MIN_REDACTABLE:
             return
-        forms = set(self._forms) | _spellings(value)
+        spellings = _spellings(value)
+        self._anywhere.update(spellings)
+        forms = set(self._forms) | set(spellings)
         # Longest first, so a spelling that contains another is replaced whole.
         self._forms = tuple(sorted(forms, key=len, reverse=True))
 
@@ -100,8 +110,9 @@ class Redactor:
         return self._mask_cut(text) if self._forms else text
 
     def _mask_cut(self, text: str) -> str:
-        """``text`` with a key cut short (:data:`SHOWN_PREFIX` characters or more of one of
-        its spellings, then the end of the text or an ellipsis) masked."""
+        """``text`` with a key cut short masked: :data:`SHOWN_PREFIX` characters or more of
+        one of its spellings, then the end of the text or an ellipsis; or
+        :data:`SHOWN_ANYWHERE` characters or more, whatever follows."""
         for form in self._forms:
             if len(form) <= SHOWN_PREFIX:
                 continue
@@ -113,7 +124,8 @@ class Redactor:
                         and text[at + size] == form[size]:
                     size += 1
                 end = at + size
-                if end == len(text) or text.startswith(_CUT_MARKS, end):
+                if (end == len(text) or text.startswith(_CUT_MARKS, end)
+                        or size >= self._anywhere[form]):
                     text = text[:at] + MASK + text[end:]
                     end = at + len(MASK)
                 at = text.find(head, end)

@@ -273,3 +273,21 @@ def test_a_bad_fault_value_is_a_usage_error():
     result = run(["sandbox", "serve", "--latency", "-1"])
     assert result.code == 1 and "Invalid value for '--latency'" in result.err
     assert "Traceback" not in result.err
+
+
+@pytest.mark.parametrize("out", ["connectors.yaml", "./connectors.yaml", "link.yaml"])
+def test_plan_out_never_overwrites_a_config_it_read(env, tmp_path, out) -> None:
+    """``plan --out connectors.yaml`` replaced the config with the plan document: plan writes
+    nothing but its plan file, and never over its own input (a link to it included)."""
+    (tmp_path / "link.yaml").symlink_to(tmp_path / "connectors.yaml")
+    done = run(["plan", "connectors.yaml", "--out", out], env)
+    assert done.code == 1
+    assert f"--out {out}" in done.err and "config" in done.err
+    assert (tmp_path / "connectors.yaml").read_text() == CONFIG
+
+
+def test_plan_out_dash_is_refused_not_a_file_named_dash(env, tmp_path) -> None:
+    done = run(["plan", "--out", "-"], env)
+    assert done.code == 1 and "--format json" in done.err
+    assert len(done.err.strip().splitlines()) == 1
+    assert not (tmp_path / "-").exists()

@@ -134,3 +134,49 @@ def test_a_connector_holding_the_key_is_left_out_not_masked(tmp_path: Path) -> N
     assert key not in done.out + done.err
     plan = run(["plan", str(out)], env)
     assert plan.code == 0 and "No changes" in plan.out, plan.out + plan.err
+
+
+def test_split_into_dash_is_refused_not_a_folder_named_dash(sandbox, tmp_path: Path,
+                                                            monkeypatch) -> None:
+    """``-`` is stdout to ``-o``; to ``--split`` (one file per connector) it can mean nothing
+    else, so it is refused rather than made a folder named ``-``."""
+    monkeypatch.chdir(tmp_path)
+    done = run(["import", "--split", "-"], sandbox)
+    assert done.code == 1
+    assert "--split" in done.err and "-o -" in done.err and len(done.err.splitlines()) == 1
+    assert not (tmp_path / "-").exists()
+
+
+def test_a_saved_plan_touching_a_connector_that_holds_the_key_applies(tmp_path: Path) -> None:
+    """The plan file is redacted ("***" for the key), so comparing its copy of the live
+    connector with the live one said "changed live (name "has *** inside" -> "has ***
+    inside")": such a plan could never be applied, and the reason contradicted itself."""
+    key = "pk_live_saved_plan_secret_0123456789"
+    db = tmp_path / "sandbox.db"
+    store = Store(db)
+    store.seed([{"source_name": "leaky", "name": f"has {key} inside",
+                 "metadata": {"token": key}}])
+    store.close()
+    env = {"ADAPTER_API_URL": f"sandbox:{db}", "ADAPTER_API_KEY": key, "NO_COLOR": "1"}
+    config = tmp_path / "c.yaml"
+    config.write_text("connectors:\n  leaky: {name: Clean}\n")
+    saved = tmp_path / "plan.json"
+    planned = run(["plan", str(config), "--out", str(saved)], env)
+    assert planned.code == 0, planned.err
+    assert key not in saved.read_text() and key not in planned.out + planned.err
+    applied = run(["apply", "--plan", str(saved), "--auto-approve"], env)
+    assert applied.code == 0, applied.err
+    assert key not in applied.out + applied.err
+    assert "No changes" in run(["plan", str(config)], env).out
+    # a real change to it since is still caught
+    store = Store(db)
+    store.seed([{"source_name": "leaky2", "name": f"{key}"}])
+    store.close()
+    config.write_text("connectors:\n  leaky: {name: Clean}\n  leaky2: {name: Two}\n")
+    assert run(["plan", str(config), "--out", str(saved)], env).code == 0
+    store = Store(db)
+    conn = next(c for c in store.all() if c["source_name"] == "leaky2")
+    store.update(conn["connector_id"], {"name": f"{key} edited"})
+    store.close()
+    stale = run(["apply", "--plan", str(saved), "--auto-approve"], env)
+    assert stale.code == 1 and "leaky2 changed live" in stale.err and key not in stale.err

@@ -182,3 +182,15 @@ def test_the_suggested_fetch_makes_the_base_resolve(base: str, tmp_path: Path,
         load_base(base, [], config.load)
     subprocess.run(str(caught.value).split("`")[1].split(), check=True, capture_output=True)
     assert declared(base, []) == {"a"}
+
+
+@pytest.mark.parametrize("base", ["HEAD~1", "HEAD^", "feature~1", "origin/feature^"])
+def test_the_suggested_fetch_of_a_relative_revision_makes_it_resolve(
+        base: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--base HEAD~1`` (a push compared with its parent) names no ref to fetch: the old
+    suggestion, ``git fetch --depth=1 origin +HEAD~1:refs/heads/HEAD~1``, is no valid refspec."""
+    monkeypatch.chdir(shallow_feature_clone(tmp_path, "a", "b"))
+    with pytest.raises(AdapterSyncError, match="shallow clone") as caught:
+        load_base(base, [], config.load)
+    subprocess.run(str(caught.value).split("`")[1].split(), check=True, capture_output=True)
+    assert declared(base, []) == {"a"}

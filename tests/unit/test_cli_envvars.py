@@ -172,3 +172,24 @@ def test_the_new_name_wins_over_the_old_one(tmp_path: Path) -> None:
     assert done.code == 0, done.err
     assert "ADAPTER_SYNC_IMPORT_SPLIT_DIR is deprecated and ignored" in done.err
     assert not (tmp_path / "old").exists()
+
+
+FLOAT_OPTIONS = [(path, option) for path, option, _ in OPTIONS
+                 if isinstance(option.type, click.FloatRange)]
+
+
+@pytest.mark.parametrize(("path", "option"), FLOAT_OPTIONS,
+                         ids=[" ".join((*p, o.name or "")) for p, o in FLOAT_OPTIONS])
+@pytest.mark.parametrize("value", ["nan", "-nan"])
+def test_not_a_number_is_refused_by_every_number_option(path, option, value: str) -> None:
+    """NaN compares false with every bound, so a range alone let it through: ``--deadline nan``
+    ran with no deadline and ``--rate-share nan`` ended in "unexpected ValueError"."""
+    flag = next(o for o in option.opts if o.startswith("--"))
+    done = run([*path, flag, value] if path else [flag, value, "plan"])
+    assert done.code == 1
+    assert f"Invalid value for '{flag}'" in done.err and "not a number" in done.err
+    assert "unexpected" not in done.err and "Traceback" not in done.err
+    var = _rule(path, option)  # the same from its variable, which names itself
+    by_var = run([*path] if path else ["plan"], {var: value})
+    assert by_var.code == 1 and f"Invalid value for {var}" in by_var.err
+    assert "not a number" in by_var.err

@@ -182,6 +182,7 @@ def _doc(saved_path: Path) -> dict:
     ("", "invalid JSON"),
     ("not json at all", "invalid JSON"),
     ("[1, 2]", "not a JSON object"),
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
     ('{"kind": "terraform-plan", "format_version": 1}', "not an adapter-sync plan file"),
 ])
 def test_garbage_files_are_one_clear_line(tmp_path: Path, content: str, expected: str) -> None:

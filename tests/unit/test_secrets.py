@@ -283,3 +283,23 @@ def test_a_json_escaped_key_cut_short_is_masked_too() -> None:
     key = 'pk_live_quote"and\\slash_0123456789'
     escaped = json.dumps(key)[1:-1]
     assert Redactor([key])(f'{{"auth": "{escaped[:20]}…') == '{"auth": "***…'
+
+
+@pytest.mark.parametrize("wrap", ["{}", '"{}"', "name: {}!", "`{}`|"])
+def test_a_long_prefix_of_the_key_is_masked_wherever_it_is(wrap: str) -> None:
+    """A live value holding most of the key (pasted, then cut by a field limit) is shown
+    quoted in every view: no cut mark follows it, yet 16 characters or more of the key (8
+    beyond the ``pk_live_`` every key shares) must never be shown. Shorter runs elsewhere
+    stay (``pk_live_0123`` is ordinary text)."""
+    import json
+
+    from adapter_sync.render import md_escape
+
+    redact = Redactor([KEY32])
+    for size in range(16, 32):
+        cut = KEY32[:size]
+        for spelled in (cut, json.dumps(cut)[1:-1], md_escape(cut)):
+            text = wrap.format(spelled)
+            assert redact(text) == wrap.format(MASK), (size, text)
+    if not wrap.endswith("{}"):  # there a shorter cut is masked too (the text ends)
+        assert redact(wrap.format(KEY32[:15])) == wrap.format(KEY32[:15])

@@ -207,3 +207,14 @@ def test_a_path_that_is_not_a_regular_file_is_refused_without_reading_it(tmp_pat
     assert doc is None
     assert [str(p) for p in problems] == [
         "connectors.yaml:1:1: cannot read file: not a regular file"]
+
+
+def test_an_endless_pipe_is_refused_unread(tmp_path: Path) -> None:
+    """``validate`` of a FIFO (stat says 0 bytes; read to the end, it may never end) is refused
+    before it is opened: no writer is needed for the refusal."""
+    import os
+
+    fifo = tmp_path / "endless.yaml"
+    os.mkfifo(fifo)
+    doc, problems = read(fifo, "endless.yaml")
+    assert doc is None and "not a regular file" in problems[0].message

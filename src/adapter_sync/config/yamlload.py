@@ -306,7 +306,7 @@ def read(path: Path, display: str) -> tuple[Document | None, list[Problem]]:
         data = read_bounded(path)
     except OSError as exc:
         return None, [Problem(f"cannot read file: {exc.strerror or exc}", at())]
-    if len(data) > MAX_BYTES:  # grew since stat
+    if len(data) > MAX_BYTES:  # grew since stat, or had no size to stat
         return None, [Problem("file is too large (the limit is 10 MB)", at())]
     return parse(data, display)
 
