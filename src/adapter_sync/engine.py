@@ -162,7 +162,8 @@ class Engine:
     def plan(self, paths: Sequence[str] = (), *, prune: bool = False,
              selection: Selection | None = None, base: str | None = None) -> Planned:
         """What apply would change. Reads the API once; never writes. An invalid config sends
-        no request at all. ``selection``: only the source_names it matches. ``base``: a config
+        no request at all. ``selection``: only the source_names it matches (one that matches
+        no declared and no live connector is an error: a mistyped glob). ``base``: a config
         file or folder, or a git revision holding the same paths; each action is then labelled
         as this config's change or as drift (see :func:`~adapter_sync.planner.label_origins`).
         """
@@ -175,6 +176,7 @@ class Engine:
 
             base_desired = load_base(base, paths, self._base_config)
         live, client = self._run(self._fetch_with_limit)
+        _check_selection(selection, desired, live)
         plan = self._plan(desired, live, prune, selection)
         if base_desired is not None:
             plan = label_origins(plan, self._plan(base_desired, live, prune, selection))
@@ -230,7 +232,8 @@ class Engine:
         refused if stale), refuse a plan that deactivates a protected connector, refuse an
         unsafe plan unless ``force``, ask ``hooks.approve``, then apply. One event loop and one
         client for the whole run. ``selection``: only the source_names it matches (a saved
-        plan keeps the selection it was made with).
+        plan keeps the selection it was made with; one that matches no declared and no live
+        connector is an error, as in :meth:`plan`).
 
         The apply's lifetime is kept here: ``hooks.stop`` (a signal, the output's reader gone)
         and ``max_duration`` (seconds from this call) stop new actions from starting, and a
@@ -261,6 +264,7 @@ class Engine:
                 plan = saved.plan
             else:
                 assert desired is not None
+                _check_selection(selection, desired, live)
                 plan = self._finish(self._plan(desired, live, prune, selection), desired, live,
                                     selection, None, client)
             if hooks.show_plan is not None:
@@ -525,14 +529,33 @@ def select(include: Sequence[str] = (), exclude: Sequence[str] = ()) -> Selectio
     return Selection(tuple(include), tuple(exclude))
 
 
+def _given(selection: Selection) -> str:
+    """The selection as the options that gave it (``--include 'svc-*' --exclude x``)."""
+    import shlex
+
+    return " ".join([*(f"--include {shlex.quote(g)}" for g in selection.include),
+                     *(f"--exclude {shlex.quote(g)}" for g in selection.exclude)])
+
+
+def _check_selection(selection: Selection | None, desired: Desired, live: Live) -> None:
+    """Refuse a selection that matches no declared and no live connector: a mistyped glob
+    would otherwise plan "No changes" and a CI deploy would pass having done nothing."""
+    if not selection:
+        return
+    selected = selection.matcher()
+    if any(selected(n) for n in desired.connectors) or any(selected(n) for n in live.connectors):
+        return
+    raise AdapterSyncError(
+        f"{_given(selection)} matches no connector: none of the {len(desired.connectors)} "
+        f"declared and none of the {len(live.connectors)} live ones (globs are "
+        "case-sensitive and match the whole source_name); nothing planned")
+
+
 def _nothing_to_import(selection: Selection, matched: Live, listed: int,
                        include_inactive: bool, left_out: Sequence[str]) -> str:
     """Why an import with ``selection`` has nothing to write (``matched``: what it selects of
     the ``listed`` live connectors)."""
-    import shlex
-
-    given = " ".join([*(f"--include {shlex.quote(g)}" for g in selection.include),
-                      *(f"--exclude {shlex.quote(g)}" for g in selection.exclude)])
+    given = _given(selection)
     n = len(matched.connectors)
     if not n:
         return (f"nothing to import: no live connector matches {given} "
