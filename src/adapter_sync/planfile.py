@@ -17,9 +17,12 @@ a redactor as a last line of defence for values read from the server.
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import json
+import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -212,8 +215,12 @@ def _failing_action(doc: dict[str, Any]) -> int:
 
 
 def load(path: str) -> SavedPlan:
-    """Read a plan file; any unreadable or malformed file is one AdapterSyncError naming it."""
+    """Read a plan file; any unreadable or malformed file is one AdapterSyncError naming it.
+    A path that is not a regular file (a device such as /dev/zero, a FIFO) is refused unread:
+    it may never end."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
         with open(path, encoding="utf-8") as f:
             text = f.read()
     except OSError as exc:

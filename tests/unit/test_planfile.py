@@ -450,3 +450,16 @@ def test_a_change_to_an_ignored_connector_never_makes_the_plan_stale(tmp_path: P
     message = stale_message(saved, Live.from_list([CRM, BUGS, WIKI, BYSTANDER,
                                                    LiveConnector("id-x", "x", "X")]))
     assert "live_digest" in message
+
+
+def test_a_plan_file_that_is_not_a_regular_file_is_refused_unread(tmp_path: Path) -> None:
+    """``show /dev/zero`` or a FIFO read until memory ran out: refused before it is opened."""
+    import os
+
+    fifo = tmp_path / "plan.json"
+    os.mkfifo(fifo)
+    link = tmp_path / "zero.json"
+    link.symlink_to("/dev/zero")
+    for path in (fifo, link):
+        with pytest.raises(AdapterSyncError, match="cannot read plan file: not a regular file"):
+            load(str(path))
