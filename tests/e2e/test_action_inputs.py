@@ -88,11 +88,12 @@ def test_args_reach_the_plan(action_env: dict[str, str], tmp_path: Path) -> None
 def test_args_are_split_like_a_shell_and_never_evaluated(action_env: dict[str, str],
                                                          tmp_path: Path) -> None:
     hostile = ["team a*", "$(touch pwned1)", "`touch pwned2`", "x;touch pwned3", "it's",
-               "$HOME", "a|b&c>pwned4"]
-    # double quotes included: a shell would run `...`, $(...) and expand $HOME in them
+               "$HOME", "a|b&c>pwned4", "*"]
+    # double quotes included: a shell would run `...`, $(...) and expand $HOME in them; the
+    # last one matches the example's connectors (a selection matching nothing is an error)
     args = ("--include 'team a*' --include \"$(touch pwned1)\" --include \"`touch pwned2`\" "
             "--include x\\;touch\\ pwned3 --include \"it's\" --include \"$HOME\" "
-            "--include 'a|b&c>pwned4'")
+            "--include 'a|b&c>pwned4' --include '*'")
     run = action(action_env, tmp_path, cwd=tmp_path, args=args)
     assert run.code == 0, run.log
     assert run.plan_json(action_env)["provenance"]["selection"]["include"] == hostile
