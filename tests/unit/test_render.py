@@ -517,3 +517,20 @@ def test_the_schema_refuses_what_it_must() -> None:
                    {**doc, "safety": {"needs_force": False, "reasons": []}},
                    {k: v for k, v in doc.items() if k != "estimate"}):
         assert list(validator.iter_errors(broken)), broken
+
+
+def test_each_safety_finding_is_its_own_paragraph_and_blocked_is_said_once() -> None:
+    from adapter_sync.model import Finding, Safety, SafetyRules
+
+    plan = Plan(safety=Safety((
+        Finding("deactivate_share", "needs_force", (), {"deactivating": 4, "live_active": 10,
+                                                        "max_deactivate_percent": 30,
+                                                        "min_active": 10}),
+        Finding("protected_inactive", "blocked", ("billing-eu",), {})), SafetyRules()))
+    md = render_markdown(plan)
+    box = md[md.index("> [!CAUTION]"):].split("\n\n")[0].splitlines()
+    # GitHub joins consecutive "> " lines into one paragraph: a bare ">" separates them
+    assert box[1].startswith("> **Apply will refuse this plan without `--force`:**")
+    assert box[2] == ">" and box[3].startswith("> **Blocked, `--force` or not:**")
+    for text in (md, render_text(plan)):
+        assert text.count("--force` or not") + text.count("--force or not") == 1

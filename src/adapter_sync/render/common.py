@@ -136,8 +136,7 @@ def finding_sentence(finding: Finding) -> str:
     if finding.code == "protected_inactive":
         verb = "is" if len(finding.subjects) == 1 else "are"
         return (f"{_names(finding.subjects)} {verb} protected (protect) but declared active: "
-                "false; the deactivation is blocked, --force or not: take it out of protect "
-                "first, in a reviewed change")
+                "false; take it out of protect first, in a reviewed change")
     about = f" ({_names(finding.subjects)})" if finding.subjects else ""
     return f"safety finding {finding.code}{about}"  # a code this version does not know
 

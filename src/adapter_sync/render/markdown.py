@@ -242,9 +242,11 @@ def render_markdown(plan: Plan, *, full_plan_at: str | None = None,
     findings = plan.safety.findings
     if findings:
         head += ["", "> [!CAUTION]"]
-        head += [("> **Blocked, `--force` or not:** " if f.effect == "blocked" else
-                  "> **Apply will refuse this plan without `--force`:** ")
-                 + md_escape(finding_sentence(f)) for f in findings]
+        for number, f in enumerate(findings):  # one paragraph each: "> " lines would join
+            head += [">"] * (number > 0) + [
+                ("> **Blocked, `--force` or not:** " if f.effect == "blocked" else
+                 "> **Apply will refuse this plan without `--force`:** ")
+                + md_escape(finding_sentence(f))]
     budget.close(head)
     if plan.policy:
         _md_items(budget, "Policy", "Connectors that break an organisation policy rule:",
