@@ -275,7 +275,7 @@ class Engine:
 
             safety = check_safety(plan, live)  # counted against live now
             if safety.blocked:  # protection: no --force overrides it
-                raise ProtectedError("refusing to apply: " + "; ".join(
+                raise ProtectedError("refusing to apply, --force or not: " + "; ".join(
                     finding_sentence(f) for f in safety.findings if f.effect == "blocked"))
             if safety.needs_force and not force:
                 raise SafetyError("; ".join(finding_sentence(f) for f in safety.findings)
