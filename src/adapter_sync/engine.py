@@ -577,18 +577,11 @@ def _safe_url(url: str) -> str:
     return safe_url(url)
 
 
-def _digest(value: Any) -> str:
-    import hashlib
-    import json
-
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      default=str)  # a policy schema read from YAML may hold a date, say
-    return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
 def _digest_desired(desired: Desired) -> str:
     """A digest of what the config declares (its meaning, not its layout or file names)."""
-    return _digest({
+    from adapter_sync.planfile import digest
+
+    return digest({
         "connectors": [{**c.create_body(), "active": c.active}
                        for _, c in sorted(desired.connectors.items())],
         "prune": desired.prune, "ignore": sorted(desired.ignore),

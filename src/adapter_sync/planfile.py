@@ -50,7 +50,7 @@ from adapter_sync.model import (
     glob_matcher,
 )
 
-__all__ = ["SavedPlan", "check_stale", "live_digest", "load", "safe_url", "save",
+__all__ = ["SavedPlan", "check_stale", "digest", "live_digest", "load", "safe_url", "save",
            "stale_reasons"]
 
 SCHEMA = "plan.schema.json"
@@ -292,9 +292,15 @@ def live_digest(live: Live, selection: Selection | None = None,
     format it freely)."""
     selected = (selection or Selection()).matcher()
     ignored = glob_matcher(ignore)
-    value = [c.to_api() for name, c in sorted(live.connectors.items())
-             if selected(name) and not ignored(name)]
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return digest([c.to_api() for name, c in sorted(live.connectors.items())
+                   if selected(name) and not ignored(name)])
+
+
+def digest(value: Any) -> str:
+    """``sha256:HEX`` of a canonical JSON form of ``value`` (keys sorted, compact, UTF-8; a
+    value JSON cannot hold, such as a date in a policy schema read from YAML, as its text)."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=str)
     return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 

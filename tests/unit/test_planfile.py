@@ -385,13 +385,14 @@ def test_safety_protection_origins_and_provenance_round_trip(tmp_path: Path) -> 
 # --- the live digest and the API URL (#16) ----------------------------------------------------
 
 
-def _saved_with_digest(tmp_path: Path, selection=None) -> SavedPlan:
+def _saved_with_digest(tmp_path: Path, selection=None, ignore=()) -> SavedPlan:
     from adapter_sync.model import Provenance, Selection
     from adapter_sync.planfile import live_digest
 
     selection = selection or Selection()
     plan = replace(PLAN, provenance=Provenance(URL, selection, None, "",
-                                               live_digest(LIVE_NOW, selection)))
+                                               live_digest(LIVE_NOW, selection, ignore),
+                                               ignore))
     path = tmp_path / "plan.json"
     save(str(path), plan, URL)
     return load(str(path))
@@ -434,15 +435,8 @@ def test_api_url_paths_are_compared_case_sensitively(saved_path: Path) -> None:
 
 
 def test_a_change_to_an_ignored_connector_never_makes_the_plan_stale(tmp_path: Path) -> None:
-    from adapter_sync.model import Provenance, Selection
-    from adapter_sync.planfile import live_digest
-
     ignore = ("bystand*",)  # the config never touches it: someone else's connector
-    plan = replace(PLAN, provenance=Provenance(URL, Selection(), None, "",
-                                               live_digest(LIVE_NOW, None, ignore), ignore))
-    path = tmp_path / "plan.json"
-    save(str(path), plan, URL)
-    saved = load(str(path))
+    saved = _saved_with_digest(tmp_path, ignore=ignore)
     assert saved.plan.provenance is not None and saved.plan.provenance.ignore == ignore
     check_stale(saved, Live.from_list([CRM, BUGS, WIKI, replace(BYSTANDER, name="Renamed")]),
                 URL)
